@@ -1,0 +1,357 @@
+//! Command-line flags. Every flag has an environment variable
+//! `PSYCHE_EXPORTER_<FLAG>` (dots and dashes as underscores, upper case).
+//! Flags are grouped by collector, dotted as Prometheus exporters do.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, ValueEnum};
+
+use crate::rpc::RpcUrl;
+
+/// Prometheus exporter for the Psyche decentralized training network: training
+/// runs and RPC health from Solana, checkpoints from HuggingFace.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "psyche-exporter", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Web server.
+    #[command(flatten, next_help_heading = "Web")]
+    pub web: WebArgs,
+    /// Logging.
+    #[command(flatten, next_help_heading = "Logging")]
+    pub log: LogArgs,
+    /// Solana RPC health collector.
+    #[command(
+        flatten,
+        next_help_heading = "Solana RPC health (collector \"solana\")"
+    )]
+    pub solana: SolanaArgs,
+    /// Coordinator collector.
+    #[command(
+        flatten,
+        next_help_heading = "Training runs (collector \"coordinator\")"
+    )]
+    pub coordinator: CoordinatorArgs,
+    /// Mining pool collector.
+    #[command(flatten, next_help_heading = "Mining pool (collector \"pool\")")]
+    pub pool: PoolArgs,
+    /// Treasurer collector.
+    #[command(flatten, next_help_heading = "Treasurer (collector \"treasurer\")")]
+    pub treasurer: TreasurerArgs,
+    /// HuggingFace collector.
+    #[command(flatten, next_help_heading = "HuggingFace (collector \"huggingface\")")]
+    pub huggingface: HuggingFaceArgs,
+}
+
+/// Web server flags.
+#[derive(Debug, Clone, Args)]
+pub struct WebArgs {
+    /// Address to serve /metrics, /healthz, /readyz and the landing page on.
+    #[arg(
+        id = "web.listen-address",
+        long = "web.listen-address",
+        env = "PSYCHE_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = "0.0.0.0:10580"
+    )]
+    pub listen_address: SocketAddr,
+    /// Path under which to expose metrics.
+    #[arg(id = "web.telemetry-path", long = "web.telemetry-path", env = "PSYCHE_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_path)]
+    pub telemetry_path: String,
+}
+
+/// Log level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warn,
+    /// Start-up, state changes, warnings, errors.
+    Info,
+    /// Every poll.
+    Debug,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `ts=… level=… msg="…" key=value`.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging flags.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Only log messages with the given severity or above.
+    #[arg(
+        id = "log.level",
+        long = "log.level",
+        env = "PSYCHE_EXPORTER_LOG_LEVEL",
+        value_enum,
+        default_value = "info"
+    )]
+    pub level: LogLevel,
+    /// Output format of log messages.
+    #[arg(
+        id = "log.format",
+        long = "log.format",
+        env = "PSYCHE_EXPORTER_LOG_FORMAT",
+        value_enum,
+        default_value = "logfmt"
+    )]
+    pub format: LogFormat,
+}
+
+/// Solana RPC health collector flags.
+#[derive(Debug, Clone, Args)]
+pub struct SolanaArgs {
+    /// Disable the Solana RPC health collector.
+    #[arg(
+        id = "no-collector.solana",
+        long = "no-collector.solana",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_SOLANA"
+    )]
+    pub disabled: bool,
+    /// Extra RPC endpoint to watch (repeatable; the environment variable takes a
+    /// comma-separated list). The RPC URLs of the other enabled collectors are
+    /// always watched. Only scheme://host[:port] is ever shown.
+    #[arg(id = "solana.rpc-url", long = "solana.rpc-url", env = "PSYCHE_EXPORTER_SOLANA_RPC_URL", value_delimiter = ',', hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_urls: Vec<RpcUrl>,
+    /// How often to poll the endpoints.
+    #[arg(id = "solana.interval", long = "solana.interval", env = "PSYCHE_EXPORTER_SOLANA_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one endpoint's probe (must be shorter than the interval).
+    #[arg(id = "solana.timeout", long = "solana.timeout", env = "PSYCHE_EXPORTER_SOLANA_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving an endpoint's last readings while it does not
+    /// answer [default: 3 × interval].
+    #[arg(id = "solana.max-age", long = "solana.max-age", env = "PSYCHE_EXPORTER_SOLANA_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+}
+
+/// Coordinator (training runs) collector flags.
+#[derive(Debug, Clone, Args)]
+pub struct CoordinatorArgs {
+    /// Disable the training-runs collector.
+    #[arg(
+        id = "no-collector.coordinator",
+        long = "no-collector.coordinator",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_COORDINATOR"
+    )]
+    pub disabled: bool,
+    /// Solana RPC URL of the cluster the coordinator program runs on.
+    #[arg(id = "coordinator.rpc-url", long = "coordinator.rpc-url", env = "PSYCHE_EXPORTER_COORDINATOR_RPC_URL", default_value = "https://api.devnet.solana.com", hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_url: RpcUrl,
+}
+
+/// Mining pool collector flags.
+#[derive(Debug, Clone, Args)]
+pub struct PoolArgs {
+    /// Disable the mining-pool collector.
+    #[arg(
+        id = "no-collector.pool",
+        long = "no-collector.pool",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_POOL"
+    )]
+    pub disabled: bool,
+    /// Solana RPC URL of the cluster the mining pool program runs on.
+    #[arg(id = "pool.rpc-url", long = "pool.rpc-url", env = "PSYCHE_EXPORTER_POOL_RPC_URL", default_value = "https://api.mainnet-beta.solana.com", hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_url: RpcUrl,
+}
+
+/// Treasurer collector flags.
+#[derive(Debug, Clone, Args)]
+pub struct TreasurerArgs {
+    /// Disable the treasurer collector.
+    #[arg(
+        id = "no-collector.treasurer",
+        long = "no-collector.treasurer",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_TREASURER"
+    )]
+    pub disabled: bool,
+    /// Solana RPC URL of the treasurer program [default: --coordinator.rpc-url].
+    #[arg(id = "treasurer.rpc-url", long = "treasurer.rpc-url", env = "PSYCHE_EXPORTER_TREASURER_RPC_URL", hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_url: Option<RpcUrl>,
+}
+
+/// HuggingFace collector flags.
+#[derive(Debug, Clone, Args)]
+pub struct HuggingFaceArgs {
+    /// Disable the HuggingFace collector.
+    #[arg(
+        id = "no-collector.huggingface",
+        long = "no-collector.huggingface",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_HUGGINGFACE"
+    )]
+    pub disabled: bool,
+}
+
+impl Cli {
+    /// Checks clap cannot express; the message names the flags involved.
+    pub fn validate(&self) -> Result<(), String> {
+        let s = &self.solana;
+        if !s.disabled {
+            check_timing("solana", s.interval, s.timeout)?;
+        }
+        Ok(())
+    }
+
+    /// Parse `args` and validate them, as `main` does; errors are clap errors
+    /// (exit code 2).
+    pub fn try_parse_validated<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Cli::try_parse_from(args)?;
+        cli.validate().map_err(|msg| {
+            use clap::CommandFactory;
+            Cli::command().error(clap::error::ErrorKind::ValueValidation, msg)
+        })?;
+        Ok(cli)
+    }
+
+    /// The RPC URLs the health collector watches: its own plus every URL an
+    /// enabled collector uses.
+    pub fn watched_rpc_urls(&self) -> Vec<RpcUrl> {
+        let mut urls = self.solana.rpc_urls.clone();
+        if !self.coordinator.disabled {
+            urls.push(self.coordinator.rpc_url.clone());
+        }
+        if !self.pool.disabled {
+            urls.push(self.pool.rpc_url.clone());
+        }
+        if !self.treasurer.disabled {
+            urls.push(self.treasurer_rpc_url().clone());
+        }
+        urls
+    }
+
+    /// The treasurer's RPC URL (default: the coordinator's).
+    pub fn treasurer_rpc_url(&self) -> &RpcUrl {
+        self.treasurer
+            .rpc_url
+            .as_ref()
+            .unwrap_or(&self.coordinator.rpc_url)
+    }
+}
+
+/// The max age a collector uses: the flag, else three intervals.
+pub fn max_age(flag: Option<Duration>, interval: Duration) -> Duration {
+    flag.unwrap_or(interval * 3)
+}
+
+fn check_timing(collector: &str, interval: Duration, timeout: Duration) -> Result<(), String> {
+    if interval.is_zero() {
+        return Err(format!("--{collector}.interval must be more than zero"));
+    }
+    if timeout.is_zero() || timeout >= interval {
+        return Err(format!(
+            "--{collector}.timeout ({}) must be more than zero and shorter than --{collector}.interval ({})",
+            humantime::format_duration(timeout),
+            humantime::format_duration(interval)
+        ));
+    }
+    Ok(())
+}
+
+/// Parses an [`RpcUrl`] without ever echoing the value: clap's own errors
+/// quote the input, and an RPC URL may carry an API key.
+#[derive(Debug, Clone, Copy)]
+pub struct RpcUrlParser;
+
+impl clap::builder::TypedValueParser for RpcUrlParser {
+    type Value = RpcUrl;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<RpcUrl, clap::Error> {
+        let name = arg.map_or_else(|| "URL".to_owned(), |a| format!("--{}", a.get_id()));
+        let fail = |why: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{name}' (value not shown, it may hold a key): {why}\n"),
+            )
+        };
+        let text = value.to_str().ok_or_else(|| fail("not UTF-8"))?;
+        text.parse().map_err(|e: String| fail(&e))
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 500ms, 15s, 5m)"))
+}
+
+fn parse_path(s: &str) -> Result<String, String> {
+    if !s.starts_with('/') || s.len() < 2 {
+        return Err("must start with / and name a path, e.g. /metrics".into());
+    }
+    Ok(s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_watch_the_public_endpoints() {
+        let cli = Cli::try_parse_validated(["psyche-exporter"]).unwrap();
+        assert_eq!(cli.web.listen_address.to_string(), "0.0.0.0:10580");
+        assert_eq!(cli.web.telemetry_path, "/metrics");
+        assert_eq!(cli.solana.interval, Duration::from_secs(15));
+        assert_eq!(cli.solana.timeout, Duration::from_secs(5));
+        let urls: Vec<_> = cli
+            .watched_rpc_urls()
+            .iter()
+            .map(|u| u.endpoint().to_owned())
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "https://api.devnet.solana.com",
+                "https://api.mainnet-beta.solana.com",
+                "https://api.devnet.solana.com"
+            ]
+        );
+    }
+
+    #[test]
+    fn disabled_collectors_urls_are_not_watched() {
+        let cli = Cli::try_parse_validated([
+            "x",
+            "--no-collector.pool",
+            "--no-collector.treasurer",
+            "--solana.rpc-url=http://127.0.0.1:1/k",
+        ])
+        .unwrap();
+        let urls: Vec<_> = cli
+            .watched_rpc_urls()
+            .iter()
+            .map(|u| u.endpoint().to_owned())
+            .collect();
+        assert_eq!(
+            urls,
+            ["http://127.0.0.1:1", "https://api.devnet.solana.com"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["x", "--solana.interval=soon"][..],
+            &["x", "--web.listen-address=nowhere"],
+            &["x", "--solana.rpc-url=ftp://a"],
+            &["x", "--solana.timeout=20s"],
+            &["x", "--web.telemetry-path=metrics"],
+            &["x", "--log.format=xml"],
+        ] {
+            let err = Cli::try_parse_validated(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+}

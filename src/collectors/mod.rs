@@ -1,0 +1,88 @@
+//! The collectors, one file each, and the wiring that starts the enabled ones.
+//!
+//! The set is closed and known at compile time, so it is a struct of typed
+//! slots rather than a list of trait objects: views that need a collector's
+//! snapshot (JSON, CLI) read its slot with its real type.
+
+pub mod solana;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::registry::Registry;
+use tokio::task::JoinSet;
+
+use crate::cli::{Cli, max_age};
+use crate::error::CollectError;
+use crate::poller::{Collector, Slot, Stats, Watched, poll_loop};
+
+/// The enabled collectors' slots.
+#[derive(Debug, Default)]
+pub struct Collectors {
+    /// Solana RPC health.
+    pub solana: Option<Arc<Slot<solana::SolanaRpc>>>,
+}
+
+/// A started collector: its slot, and what its poll loop needs.
+struct Started<C: Collector> {
+    collector: Arc<C>,
+    slot: Arc<Slot<C>>,
+    interval: Duration,
+    deadline: Duration,
+}
+
+impl<C: Collector> Started<C> {
+    fn spawn(self, tasks: &mut JoinSet<()>, registry: &mut Registry) -> Arc<Slot<C>> {
+        registry.register_collector(Box::new(Arc::clone(&self.slot)));
+        tasks.spawn(poll_loop(
+            self.collector,
+            Arc::clone(&self.slot),
+            self.interval,
+            self.deadline,
+        ));
+        self.slot
+    }
+}
+
+impl Collectors {
+    /// Build every collector `cli` enables, register each with `registry` and
+    /// spawn its poll loop into `tasks`.
+    pub fn start(
+        cli: &Cli,
+        tasks: &mut JoinSet<()>,
+        registry: &mut Registry,
+    ) -> Result<Collectors, CollectError> {
+        let mut out = Collectors::default();
+        if !cli.solana.disabled {
+            let s = &cli.solana;
+            let stats = Stats::new(solana::SolanaRpc::NAME);
+            let max_age = max_age(s.max_age, s.interval);
+            let collector = solana::SolanaRpc::new(
+                &cli.watched_rpc_urls(),
+                crate::rpc::http_client(s.timeout)?,
+                Arc::clone(&stats),
+                s.timeout,
+                max_age,
+            );
+            let started = Started {
+                collector: Arc::new(collector),
+                slot: Slot::new(stats, s.interval, max_age),
+                interval: s.interval,
+                // Each endpoint is cut at `timeout`; the margin lets the
+                // collector publish the endpoints that did answer.
+                deadline: s.timeout + (s.interval - s.timeout) / 2,
+            };
+            out.solana = Some(started.spawn(tasks, registry));
+        }
+        Ok(out)
+    }
+
+    /// Every enabled collector, type-erased, in a fixed order.
+    pub fn watched(&self) -> Vec<Arc<dyn Watched>> {
+        let mut out: Vec<Arc<dyn Watched>> = Vec::new();
+        if let Some(s) = &self.solana {
+            out.push(Arc::clone(s) as Arc<dyn Watched>);
+        }
+        out
+    }
+}

@@ -1,0 +1,184 @@
+//! Writing families from snapshots, and choosing the wire format of a scrape.
+//!
+//! Both formats come from the same registry: OpenMetrics 1.0 text
+//! (`prometheus_client::encoding::text`) when the scraper asks for it, as
+//! Prometheus does, else the classic 0.0.4 text format
+//! (`prometheus_client::encoding::prometheus_text`), which renames counter and
+//! info families (`foo` → `foo_total`, `foo_info`) the way 0.0.4 parsers and
+//! `promtool check metrics` expect.
+
+use std::fmt;
+
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Registry, Unit};
+
+/// `Content-Type` of an OpenMetrics 1.0 response.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// `Content-Type` of a 0.0.4 text response.
+pub const TEXT_004: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// A wire format for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0 text.
+    OpenMetrics,
+    /// Prometheus text format 0.0.4.
+    Text,
+}
+
+impl Format {
+    /// The format to answer an `Accept` header with, chosen as Go's
+    /// `expfmt.NegotiateIncludingOpenMetrics` does: media ranges in order of
+    /// `q`, the first OpenMetrics (version 0.0.1, 1.0.0 or none) or
+    /// `text/plain` (version 0.0.4 or none) wins; anything else is 0.0.4 text.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else {
+            return Format::Text;
+        };
+        let mut ranges: Vec<(f32, usize, &str, Option<&str>)> = Vec::new();
+        for (i, part) in accept.split(',').enumerate() {
+            let mut params = part.split(';').map(str::trim);
+            let media = params.next().unwrap_or("");
+            let mut q = 1.0f32;
+            let mut version = None;
+            for p in params {
+                if let Some((k, v)) = p.split_once('=') {
+                    match k.trim() {
+                        "q" => q = v.trim().parse().unwrap_or(0.0),
+                        "version" => version = Some(v.trim()),
+                        _ => {}
+                    }
+                }
+            }
+            ranges.push((q, i, media, version));
+        }
+        ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (q, _, media, version) in ranges {
+            if q <= 0.0 {
+                continue;
+            }
+            match media {
+                "application/openmetrics-text"
+                    if matches!(version, None | Some("0.0.1" | "1.0.0")) =>
+                {
+                    return Format::OpenMetrics;
+                }
+                "text/plain" if matches!(version, None | Some("0.0.4")) => return Format::Text,
+                _ => {}
+            }
+        }
+        Format::Text
+    }
+
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => OPENMETRICS,
+            Format::Text => TEXT_004,
+        }
+    }
+
+    /// Encode `registry` in this format.
+    pub fn encode(self, registry: &Registry) -> Result<String, fmt::Error> {
+        let mut out = String::with_capacity(16 * 1024);
+        match self {
+            Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, registry)?,
+            Format::Text => {
+                prometheus_client::encoding::prometheus_text::encode(&mut out, registry)?
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Write one gauge family; nothing at all when `samples` is empty, so a
+/// family with no current entity leaves the exposition.
+pub fn gauge<L, V>(
+    out: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    samples: impl IntoIterator<Item = (L, V)>,
+) -> fmt::Result
+where
+    L: EncodeLabelSet,
+    V: EncodeGaugeValue,
+{
+    let mut samples = samples.into_iter().peekable();
+    if samples.peek().is_none() {
+        return Ok(());
+    }
+    let mut family = out.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    for (labels, value) in samples {
+        family.encode_family(&labels)?.encode_gauge(&value)?;
+    }
+    Ok(())
+}
+
+/// Write one counter family (the encoder adds `_total`).
+pub fn counter<L, V>(
+    out: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    samples: impl IntoIterator<Item = (L, V)>,
+) -> fmt::Result
+where
+    L: EncodeLabelSet,
+    V: EncodeCounterValue,
+{
+    let mut samples = samples.into_iter().peekable();
+    if samples.peek().is_none() {
+        return Ok(());
+    }
+    let mut family = out.encode_descriptor(name, help, unit, MetricType::Counter)?;
+    for (labels, value) in samples {
+        family
+            .encode_family(&labels)?
+            .encode_counter::<NoLabelSet, _, u64>(&value, None)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_the_go_client() {
+        use Format::*;
+        assert_eq!(Format::negotiate(None), Text);
+        assert_eq!(Format::negotiate(Some("*/*")), Text);
+        assert_eq!(Format::negotiate(Some("text/plain")), Text);
+        // What Prometheus 2.x/3.x sends.
+        assert_eq!(
+            Format::negotiate(Some(
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+            )),
+            OpenMetrics
+        );
+        assert_eq!(
+            Format::negotiate(Some(
+                "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"
+            )),
+            Text
+        );
+        assert_eq!(
+            Format::negotiate(Some(
+                "text/plain;q=0.1,application/openmetrics-text;version=1.0.0"
+            )),
+            OpenMetrics
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;version=2.0.0")),
+            Text
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0")),
+            Text
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! psyche-exporter: a Prometheus exporter for the Psyche network.
+//!
+//! Layout (where things live):
+//! - [`cli`]: flags, grouped per collector, each with an environment variable.
+//! - [`poller`]: the [`poller::Collector`] trait, the poll loop, last-good
+//!   snapshots and their max age: everything about time.
+//! - [`collectors`]: one file per upstream; each fetches into an immutable
+//!   snapshot and encodes it. [`collectors::solana`] is the RPC health collector.
+//! - [`rpc`]: the Solana JSON-RPC transport shared by Solana-side collectors.
+//! - [`health`]: the one encoder of `psyche_exporter_*` for every collector.
+//! - [`exposition`]: family helpers and OpenMetrics/0.0.4 negotiation.
+//! - [`server`]: HTTP endpoints; [`logging`]: logfmt/JSON logs.
+//! - [`error`]: the error type and its fixed `kind` label values.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod collectors;
+pub mod error;
+pub mod exposition;
+pub mod health;
+pub mod logging;
+pub mod poller;
+pub mod rpc;
+pub mod server;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+pub use cli::Cli;
+
+/// Why [`run`] stopped other than by shutdown.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A collector could not be set up.
+    #[error("cannot start collectors: {0}")]
+    Setup(#[from] error::CollectError),
+    /// The HTTP server failed.
+    #[error("HTTP server failed: {0}")]
+    Serve(#[from] std::io::Error),
+    /// A poll loop ended, which only a bug (a panic) can cause.
+    #[error("a collector's poll loop stopped: {0}")]
+    Poller(String),
+}
+
+/// Start every enabled collector and serve HTTP on `listener` until
+/// `shutdown` resolves. Tests call this with a listener on `127.0.0.1:0`.
+pub async fn run(
+    cli: Cli,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let mut tasks = JoinSet::new();
+    let mut registry = Registry::default();
+    let collectors = collectors::Collectors::start(&cli, &mut tasks, &mut registry)?;
+    let watched = collectors.watched();
+    registry.register_collector(Box::new(health::Health::new(watched.clone())));
+    let state = Arc::new(server::AppState {
+        registry,
+        watched,
+        telemetry_path: cli.web.telemetry_path.clone(),
+    });
+    tracing::info!(
+        address = %listener.local_addr()?,
+        version = health::VERSION,
+        revision = health::REVISION,
+        "serving"
+    );
+    let serve = axum::serve(listener, server::router(state)).with_graceful_shutdown(shutdown);
+    let result = tokio::select! {
+        served = serve => served.map_err(RunError::from),
+        Some(ended) = tasks.join_next() => Err(RunError::Poller(match ended {
+            Ok(()) => "returned".to_owned(),
+            Err(e) => e.to_string(),
+        })),
+    };
+    // Dropping the set aborts the poll loops.
+    tasks.shutdown().await;
+    result
+}

@@ -1,0 +1,51 @@
+//! The `psyche-exporter` binary: parse flags, set up logging, bind, serve.
+
+use std::process::ExitCode;
+
+use psyche_exporter::{Cli, logging, run};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse_validated(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    logging::init(&cli.log);
+    let listener = match tokio::net::TcpListener::bind(cli.web.listen_address).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(address = %cli.web.listen_address, error = %e, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(cli, listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "exporter stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM (what Kubernetes and systemd send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,466 @@
+//! The generic half of every collector: the poll loop, the last-good snapshot
+//! with its age limit, and the per-collector counters the health encoder reads.
+//!
+//! A collector only says how to fetch ([`Collector::poll`]) and how to render
+//! ([`Collector::encode`]). Everything about time lives here: one poll at a
+//! time on `interval` (a slow poll delays the next tick, it never overlaps it
+//! or causes a catch-up burst), each under a deadline shorter than the
+//! interval; a failed poll keeps the previous snapshot until `max_age`, after
+//! which the collector's domain families disappear from `/metrics` so
+//! Prometheus marks them stale instead of showing frozen values for ever.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use prometheus_client::encoding::DescriptorEncoder;
+
+use crate::error::{CollectError, KINDS};
+
+/// One upstream, polled on an interval, rendered as metric families.
+pub trait Collector: Send + Sync + 'static {
+    /// The `collector` label value, flag prefix and log field, e.g. `"solana"`.
+    const NAME: &'static str;
+    /// Everything one successful poll learned: sorted, converted, immutable.
+    type Snapshot: Send + Sync + fmt::Debug + 'static;
+    /// Fetch fresh state. Failures of a part (one endpoint of several) are
+    /// recorded with [`Stats::record`] and still yield a snapshot; a failure of
+    /// the whole poll is the `Err`.
+    fn poll(&self) -> impl Future<Output = Result<Self::Snapshot, CollectError>> + Send;
+    /// Render a snapshot. Pure: no I/O, no clock.
+    fn encode(snapshot: &Self::Snapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result;
+}
+
+/// Cumulative counters of one collector, shared between the collector (which
+/// records into them) and the health encoder (which reads them).
+#[derive(Debug)]
+pub struct Stats {
+    name: &'static str,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+    requests: Mutex<BTreeMap<String, u64>>,
+    bytes: AtomicU64,
+    attempt: Mutex<AttemptErrors>,
+}
+
+#[derive(Debug, Default)]
+struct AttemptErrors {
+    count: u64,
+    last: Option<(&'static str, String)>,
+}
+
+impl Stats {
+    /// Counters for the collector `name`, every error kind starting at zero so
+    /// that `rate()` sees the first error.
+    pub fn new(name: &'static str) -> Arc<Self> {
+        Arc::new(Stats {
+            name,
+            errors: Mutex::new(KINDS.iter().map(|k| (*k, 0)).collect()),
+            requests: Mutex::new(BTreeMap::new()),
+            bytes: AtomicU64::new(0),
+            attempt: Mutex::new(AttemptErrors::default()),
+        })
+    }
+
+    /// The collector's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Count one failed upstream request or part of a poll.
+    pub fn record(&self, err: &CollectError) {
+        tracing::debug!(collector = self.name, kind = err.kind(), error = %err, "upstream error");
+        *lock(&self.errors).entry(err.kind()).or_insert(0) += 1;
+        let mut attempt = lock(&self.attempt);
+        attempt.count += 1;
+        attempt.last = Some((err.kind(), err.to_string()));
+    }
+
+    /// Mark the current attempt incomplete without counting a new error: a
+    /// part is skipped on purpose (an endpoint in its `Retry-After` window)
+    /// after an error that was already counted.
+    pub fn incomplete(&self, message: String) {
+        let mut attempt = lock(&self.attempt);
+        attempt.count += 1;
+        attempt.last = Some(("skipped", message));
+    }
+
+    /// Count one upstream request of `method` that brought `bytes` of body.
+    pub fn request(&self, method: &str, bytes: u64) {
+        let mut requests = lock(&self.requests);
+        match requests.get_mut(method) {
+            Some(n) => *n += 1,
+            None => {
+                requests.insert(method.to_owned(), 1);
+            }
+        }
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Errors so far, by kind.
+    pub fn errors(&self) -> Vec<(&'static str, u64)> {
+        lock(&self.errors).iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    /// Requests so far, by method.
+    pub fn requests(&self) -> Vec<(String, u64)> {
+        lock(&self.requests)
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// Response body bytes received so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn take_attempt(&self) -> AttemptErrors {
+        std::mem::take(&mut *lock(&self.attempt))
+    }
+}
+
+/// A std mutex guard, recovering from poisoning: every critical section here
+/// is a counter update that cannot leave the data half-written.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The last good snapshot and when it was taken.
+#[derive(Debug)]
+pub struct Good<S> {
+    /// The snapshot.
+    pub snapshot: Arc<S>,
+    /// Wall-clock time of the poll that produced it.
+    pub at: SystemTime,
+    /// Monotonic time of the same poll, for the age check.
+    pub instant: Instant,
+}
+
+impl<S> Clone for Good<S> {
+    fn clone(&self) -> Self {
+        Good {
+            snapshot: Arc::clone(&self.snapshot),
+            at: self.at,
+            instant: self.instant,
+        }
+    }
+}
+
+/// How the latest poll attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every upstream request succeeded.
+    Ok,
+    /// A snapshot was published but some parts failed.
+    Partial {
+        /// How many upstream errors the attempt recorded.
+        errors: u64,
+        /// The last of them, for people.
+        message: String,
+    },
+    /// No snapshot: the previous one is kept until `max_age`.
+    Failed {
+        /// The error kind.
+        kind: &'static str,
+        /// The error message, for people.
+        message: String,
+    },
+}
+
+/// One finished poll attempt.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// When it finished.
+    pub finished: SystemTime,
+    /// How long it took.
+    pub duration: Duration,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// What a collector's poller has published: the value behind every view.
+#[derive(Debug)]
+pub struct Observation<S> {
+    /// The last successful poll's snapshot.
+    pub last_good: Option<Good<S>>,
+    /// The latest attempt, successful or not.
+    pub last_attempt: Option<Attempt>,
+}
+
+impl<S> Default for Observation<S> {
+    fn default() -> Self {
+        Observation {
+            last_good: None,
+            last_attempt: None,
+        }
+    }
+}
+
+impl<S> Observation<S> {
+    /// The last good snapshot if it is at most `max_age` old at `now`.
+    pub fn fresh(&self, now: Instant, max_age: Duration) -> Option<&Arc<S>> {
+        self.last_good
+            .as_ref()
+            .filter(|g| now.saturating_duration_since(g.instant) <= max_age)
+            .map(|g| &g.snapshot)
+    }
+}
+
+/// The state a person or a probe asks about, the same for every collector.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// Collector name.
+    pub name: &'static str,
+    /// Poll interval.
+    pub interval: Duration,
+    /// Age after which the last good snapshot is no longer served.
+    pub max_age: Duration,
+    /// The latest attempt, if any has finished.
+    pub last_attempt: Option<Attempt>,
+    /// When the last good snapshot was taken.
+    pub last_success: Option<SystemTime>,
+    /// Whether the last good snapshot is still served.
+    pub fresh: bool,
+}
+
+impl Status {
+    /// 1 when the latest attempt succeeded completely.
+    pub fn up(&self) -> bool {
+        matches!(
+            self.last_attempt,
+            Some(Attempt {
+                outcome: Outcome::Ok,
+                ..
+            })
+        )
+    }
+
+    /// A one-word state for pages: `pending`, `ok`, `partial`, `failing`.
+    pub fn state(&self) -> &'static str {
+        match &self.last_attempt {
+            None => "pending",
+            Some(a) => match a.outcome {
+                Outcome::Ok => "ok",
+                Outcome::Partial { .. } => "partial",
+                Outcome::Failed { .. } => "failing",
+            },
+        }
+    }
+
+    /// The latest error message, if the latest attempt had one.
+    pub fn last_error(&self) -> Option<&str> {
+        match &self.last_attempt.as_ref()?.outcome {
+            Outcome::Ok => None,
+            Outcome::Partial { message, .. } | Outcome::Failed { message, .. } => Some(message),
+        }
+    }
+}
+
+/// A collector's published state, seen without its snapshot type: what the
+/// health encoder, `/readyz` and the landing page need.
+pub trait Watched: Send + Sync + fmt::Debug {
+    /// Current status.
+    fn status(&self) -> Status;
+    /// Cumulative counters.
+    fn stats(&self) -> &Stats;
+}
+
+/// The cell one poller writes and every view reads.
+pub struct Slot<C: Collector> {
+    stats: Arc<Stats>,
+    interval: Duration,
+    max_age: Duration,
+    observation: RwLock<Arc<Observation<C::Snapshot>>>,
+}
+
+impl<C: Collector> fmt::Debug for Slot<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slot").field("collector", &C::NAME).finish()
+    }
+}
+
+impl<C: Collector> Slot<C> {
+    /// An empty slot; nothing is served until the first successful poll.
+    pub fn new(stats: Arc<Stats>, interval: Duration, max_age: Duration) -> Arc<Self> {
+        Arc::new(Slot {
+            stats,
+            interval,
+            max_age,
+            observation: RwLock::new(Arc::new(Observation::default())),
+        })
+    }
+
+    /// The current observation. Cheap: one `Arc` clone under a read lock.
+    pub fn observation(&self) -> Arc<Observation<C::Snapshot>> {
+        Arc::clone(&self.observation.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The snapshot views may show now, if any.
+    pub fn fresh(&self) -> Option<Arc<C::Snapshot>> {
+        self.observation()
+            .fresh(Instant::now(), self.max_age)
+            .cloned()
+    }
+
+    fn publish(&self, observation: Observation<C::Snapshot>) {
+        *self.observation.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(observation);
+    }
+}
+
+impl<C: Collector> Watched for Slot<C> {
+    fn status(&self) -> Status {
+        let obs = self.observation();
+        Status {
+            name: C::NAME,
+            interval: self.interval,
+            max_age: self.max_age,
+            last_attempt: obs.last_attempt.clone(),
+            last_success: obs.last_good.as_ref().map(|g| g.at),
+            fresh: obs.fresh(Instant::now(), self.max_age).is_some(),
+        }
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl<C: Collector> prometheus_client::collector::Collector for Slot<C> {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        match self.fresh() {
+            Some(snapshot) => C::encode(&snapshot, &mut encoder),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Run one poll of `collector` under `deadline` and publish the result.
+pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Duration) {
+    let started = Instant::now();
+    slot.stats.take_attempt();
+    let result = match tokio::time::timeout(deadline, collector.poll()).await {
+        Ok(result) => result,
+        Err(_) => Err(CollectError::Timeout {
+            what: format!(
+                "whole poll (deadline {})",
+                humantime::format_duration(deadline)
+            ),
+        }),
+    };
+    let duration = started.elapsed();
+    let partial = slot.stats.take_attempt();
+    let previous = slot.observation();
+    let mut last_good = previous.last_good.clone();
+    let outcome = match result {
+        Ok(snapshot) => {
+            last_good = Some(Good {
+                snapshot: Arc::new(snapshot),
+                at: SystemTime::now(),
+                instant: Instant::now(),
+            });
+            match partial.last {
+                None => Outcome::Ok,
+                Some((_, message)) => Outcome::Partial {
+                    errors: partial.count,
+                    message,
+                },
+            }
+        }
+        Err(err) => {
+            slot.stats.record(&err);
+            slot.stats.take_attempt();
+            Outcome::Failed {
+                kind: err.kind(),
+                message: err.to_string(),
+            }
+        }
+    };
+    log_transition(C::NAME, previous.last_attempt.as_ref(), &outcome, duration);
+    slot.publish(Observation {
+        last_good,
+        last_attempt: Some(Attempt {
+            finished: SystemTime::now(),
+            duration,
+            outcome,
+        }),
+    });
+}
+
+/// Log on change, count everything: a warning when a collector starts
+/// failing, one line when it recovers, and only debug lines in between.
+fn log_transition(name: &str, previous: Option<&Attempt>, now: &Outcome, took: Duration) {
+    let was_ok = matches!(previous.map(|a| &a.outcome), None | Some(Outcome::Ok));
+    match now {
+        Outcome::Ok if !was_ok => {
+            tracing::info!(collector = name, took = ?took, "collector recovered");
+        }
+        Outcome::Ok => tracing::debug!(collector = name, took = ?took, "poll ok"),
+        Outcome::Partial { errors, message } if was_ok || previous.is_none() => {
+            tracing::warn!(collector = name, errors, error = %message, "poll partly failed");
+        }
+        Outcome::Failed { kind, message } if was_ok || previous.is_none() => {
+            tracing::warn!(collector = name, kind, error = %message, "poll failed; serving the last good data until max age");
+        }
+        _ => tracing::debug!(collector = name, outcome = ?now, "poll still failing"),
+    }
+}
+
+/// Poll for ever: at once, then every `interval`, never two polls at a time.
+pub async fn poll_loop<C: Collector>(
+    collector: Arc<C>,
+    slot: Arc<Slot<C>>,
+    interval: Duration,
+    deadline: Duration,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        poll_once(collector.as_ref(), &slot, deadline).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_until_max_age_then_gone() {
+        let t0 = Instant::now();
+        let obs = Observation {
+            last_good: Some(Good {
+                snapshot: Arc::new(7),
+                at: SystemTime::now(),
+                instant: t0,
+            }),
+            last_attempt: None,
+        };
+        let max_age = Duration::from_secs(45);
+        assert_eq!(obs.fresh(t0, max_age).map(|s| **s), Some(7));
+        assert_eq!(obs.fresh(t0 + max_age, max_age).map(|s| **s), Some(7));
+        assert!(
+            obs.fresh(t0 + max_age + Duration::from_millis(1), max_age)
+                .is_none()
+        );
+        assert!(Observation::<u8>::default().fresh(t0, max_age).is_none());
+    }
+
+    #[test]
+    fn stats_count_by_kind_and_reset_per_attempt() {
+        let stats = Stats::new("x");
+        stats.record(&CollectError::Status {
+            what: "m".into(),
+            status: 500,
+        });
+        stats.record(&CollectError::Timeout { what: "m".into() });
+        let errors: BTreeMap<_, _> = stats.errors().into_iter().collect();
+        assert_eq!(errors["status"], 1);
+        assert_eq!(errors["timeout"], 1);
+        assert_eq!(errors["decode"], 0);
+        assert_eq!(stats.take_attempt().count, 2);
+        assert_eq!(stats.take_attempt().count, 0);
+    }
+}

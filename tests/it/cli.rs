@@ -1,0 +1,155 @@
+//! The real binary: flags, exit codes, logs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::exporter::ONLY_SOLANA;
+use crate::support::fake_rpc::{FakeRpc, Reply};
+
+const BIN: &str = env!("CARGO_BIN_EXE_psyche-exporter");
+
+#[test]
+fn bad_flags_exit_2_with_a_clear_message() {
+    for (args, says) in [
+        (&["--solana.interval=soon"][..], "--solana.interval"),
+        (&["--web.listen-address=nowhere"], "--web.listen-address"),
+        (
+            &["--solana.rpc-url=ftp://x/SECRET"],
+            "scheme must be http or https",
+        ),
+        (&["--coordinator.rpc-url=not a url"], "not a valid URL"),
+        (&["--solana.timeout=30s"], "shorter than --solana.interval"),
+        (&["--log.level=loud"], "--log.level"),
+        (&["--no-such-flag"], "--no-such-flag"),
+    ] {
+        let out = Command::new(BIN).args(args).env_clear().output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("SECRET"),
+            "{args:?} echoed a secret: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn env_vars_set_flags() {
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("PSYCHE_EXPORTER_SOLANA_INTERVAL", "never")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never"));
+}
+
+#[test]
+fn help_lists_every_flag_with_its_env_var() {
+    let out = Command::new(BIN)
+        .arg("--help")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--web.listen-address",
+        "--web.telemetry-path",
+        "--solana.rpc-url",
+        "--solana.interval",
+        "--solana.timeout",
+        "--no-collector.solana",
+        "--no-collector.coordinator",
+        "--coordinator.rpc-url",
+        "--pool.rpc-url",
+        "--log.level",
+        "--log.format",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+        let env = format!(
+            "PSYCHE_EXPORTER_{}",
+            flag.trim_start_matches("--")
+                .replace(['.', '-'], "_")
+                .to_uppercase()
+        );
+        assert!(help.contains(&env), "{env} missing from --help");
+    }
+}
+
+/// The binary on port 0, logs captured, a secret in the RPC URL: the secret
+/// must not appear in any log line, at debug level, through failure and
+/// recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_logs_never_show_a_secret() {
+    const SECRET: &str = "topSECRETkey123";
+    let node = FakeRpc::start().await;
+    let mut child = Command::new(BIN)
+        .args(ONLY_SOLANA)
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--log.level=debug",
+            "--solana.interval=200ms",
+            "--solana.timeout=100ms",
+        ])
+        .arg(format!("--solana.rpc-url={}", node.secret_url(SECRET)))
+        .env_clear()
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let lines = Arc::clone(&lines);
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        })
+    };
+    let serving = wait_line(&lines, "msg=serving").await;
+    let address = serving
+        .split(' ')
+        .find_map(|kv| kv.strip_prefix("address="))
+        .expect("serving line names the address");
+    let metrics = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("psyche_exporter_build_info"));
+    node.set_all(Reply::Status(500));
+    let down = wait_line(&lines, "RPC endpoint down").await;
+    assert!(
+        down.contains("level=warn") && down.contains(&node.endpoint),
+        "{down}"
+    );
+    node.heal();
+    wait_line(&lines, "RPC endpoint recovered").await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let all = lines.lock().unwrap().join("\n");
+    assert!(!all.contains(SECRET), "a log line shows the secret:\n{all}");
+    assert!(all.contains("level=debug"), "debug lines were logged");
+}
+
+/// The first captured line containing `needle`, waiting up to ten seconds.
+async fn wait_line(lines: &Arc<Mutex<Vec<String>>>, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(l) = lines.lock().unwrap().iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log line with {needle:?}: {:?}",
+            lines.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

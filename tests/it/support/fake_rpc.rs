@@ -1,0 +1,254 @@
+//! A fake Solana JSON-RPC node on 127.0.0.1, over real HTTP, so the real
+//! `solana-rpc-client` and our transport are exercised. Replies are shaped
+//! like mainnet/devnet answers; any method can be switched to a fault.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// Genesis hash of devnet.
+pub const DEVNET: &str = "EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG";
+/// Genesis hash of mainnet-beta.
+pub const MAINNET: &str = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d";
+
+/// How the fake answers a method.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// The normal, real-shaped answer.
+    Normal,
+    /// A JSON-RPC error object.
+    RpcError {
+        code: i64,
+        message: String,
+        data: Option<Value>,
+    },
+    /// An HTTP status with an empty body.
+    Status(u16),
+    /// HTTP 429, with a `Retry-After` header when given.
+    TooManyRequests { retry_after: Option<String> },
+    /// HTTP 200 with a body that is not JSON.
+    Malformed,
+    /// The normal answer, after a delay.
+    Slow(Duration),
+}
+
+#[derive(Debug, Default)]
+struct FakeState {
+    overrides: Mutex<HashMap<String, Reply>>,
+    all: Mutex<Option<Reply>>,
+    calls: Mutex<BTreeMap<String, u64>>,
+    slot: AtomicU64,
+    genesis: Mutex<String>,
+}
+
+/// A running fake node; it stops when dropped.
+pub struct FakeRpc {
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub endpoint: String,
+    state: Arc<FakeState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeRpc {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeRpc {
+    /// A healthy devnet node at slot 350,000,000 on 127.0.0.1.
+    pub async fn start() -> FakeRpc {
+        FakeRpc::start_on("127.0.0.1").await
+    }
+
+    /// The same on another loopback address (127.0.0.2, …), so that
+    /// endpoints sort in a known order whatever ports they get.
+    pub async fn start_on(ip: &str) -> FakeRpc {
+        let state = Arc::new(FakeState::default());
+        state.slot.store(350_000_000, Ordering::SeqCst);
+        *state.genesis.lock().unwrap() = DEVNET.to_owned();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeRpc {
+            endpoint,
+            state,
+            task,
+        }
+    }
+
+    /// A URL of this node carrying a secret in its path and query, as
+    /// commercial RPC URLs do.
+    pub fn secret_url(&self, secret: &str) -> String {
+        format!("{}/{secret}/rpc?api-key={secret}", self.endpoint)
+    }
+
+    /// Answer `method` with `reply` from now on.
+    pub fn set(&self, method: &str, reply: Reply) {
+        self.state
+            .overrides
+            .lock()
+            .unwrap()
+            .insert(method.to_owned(), reply);
+    }
+
+    /// Answer every method with `reply` from now on.
+    pub fn set_all(&self, reply: Reply) {
+        *self.state.all.lock().unwrap() = Some(reply);
+    }
+
+    /// Back to normal answers.
+    pub fn heal(&self) {
+        *self.state.all.lock().unwrap() = None;
+        self.state.overrides.lock().unwrap().clear();
+    }
+
+    /// Set the confirmed slot.
+    pub fn set_slot(&self, slot: u64) {
+        self.state.slot.store(slot, Ordering::SeqCst);
+    }
+
+    /// Pretend to be a node of another cluster.
+    pub fn set_genesis(&self, hash: &str) {
+        *self.state.genesis.lock().unwrap() = hash.to_owned();
+    }
+
+    /// Requests of `method` received so far.
+    pub fn calls(&self, method: &str) -> u64 {
+        self.state
+            .calls
+            .lock()
+            .unwrap()
+            .get(method)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests received so far, all methods.
+    pub fn total_calls(&self) -> u64 {
+        self.state.calls.lock().unwrap().values().sum()
+    }
+}
+
+async fn handle(State(state): State<Arc<FakeState>>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "bad request").into_response();
+    };
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let method = request
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let params = request.get("params").cloned().unwrap_or(Value::Null);
+    *state
+        .calls
+        .lock()
+        .unwrap()
+        .entry(method.clone())
+        .or_insert(0) += 1;
+
+    let reply = state
+        .all
+        .lock()
+        .unwrap()
+        .clone()
+        .or_else(|| state.overrides.lock().unwrap().get(&method).cloned())
+        .unwrap_or(Reply::Normal);
+    match reply {
+        Reply::Normal => normal(&state, id, &method, &params),
+        Reply::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            normal(&state, id, &method, &params)
+        }
+        Reply::RpcError {
+            code,
+            message,
+            data,
+        } => {
+            let mut error = json!({"code": code, "message": message});
+            if let Some(data) = data {
+                error["data"] = data;
+            }
+            json_response(json!({"jsonrpc": "2.0", "error": error, "id": id}))
+        }
+        Reply::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+        Reply::TooManyRequests { retry_after } => {
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, "Too many requests").into_response();
+            if let Some(r) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, r.parse().unwrap());
+            }
+            response
+        }
+        Reply::Malformed => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"jsonrpc\":\"2.0\",\"result\":{\"absoluteSlot\":",
+        )
+            .into_response(),
+    }
+}
+
+fn json_response(v: Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+fn commitment(params: &Value) -> &str {
+    params
+        .get(0)
+        .and_then(|p| p.get("commitment"))
+        .and_then(Value::as_str)
+        .unwrap_or("finalized")
+}
+
+fn normal(state: &FakeState, id: Value, method: &str, params: &Value) -> Response {
+    let slot = state.slot.load(Ordering::SeqCst);
+    let result = match method {
+        "getHealth" => json!("ok"),
+        "getSlot" => match commitment(params) {
+            "processed" => json!(slot + 2),
+            "confirmed" => json!(slot),
+            _ => json!(slot - 31),
+        },
+        "getEpochInfo" => json!({
+            "absoluteSlot": slot,
+            "blockHeight": slot - 12_345,
+            "epoch": 810,
+            "slotIndex": 108_000,
+            "slotsInEpoch": 432_000,
+            "transactionCount": 412_345_678_901u64
+        }),
+        "getRecentPerformanceSamples" => json!([
+            {"numNonVoteTransactions": 1_200, "numSlots": 150, "numTransactions": 240_000, "samplePeriodSecs": 60, "slot": slot},
+            {"numNonVoteTransactions": 900, "numSlots": 149, "numTransactions": 180_000, "samplePeriodSecs": 60, "slot": slot - 150}
+        ]),
+        "getVersion" => json!({"feature-set": 3_294_202_862u64, "solana-core": "2.3.6"}),
+        "getGenesisHash" => json!(state.genesis.lock().unwrap().clone()),
+        _ => {
+            return json_response(json!({
+                "jsonrpc": "2.0",
+                "error": {"code": -32601, "message": "Method not found"},
+                "id": id
+            }));
+        }
+    };
+    json_response(json!({"jsonrpc": "2.0", "result": result, "id": id}))
+}

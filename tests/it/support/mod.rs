@@ -1,0 +1,7 @@
+//! Test harness shared by every collector's tests: fake upstreams and the
+//! real exporter on port 0.
+
+#![allow(dead_code)]
+
+pub mod exporter;
+pub mod fake_rpc;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need
+# (Debian's prometheus package for promtool), then lints and runs every test.
+# `.ci/run` calls exactly this; so does the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root (or sudo) to install: $*" >&2; return 1; fi
+}
+
+# Install Debian packages without letting them start their own services: the
+# tests start their own instances on free ports.
+apt_install() {
+  log "installing $*"
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod +x "$policy"
+    created=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  [ "$created" = 1 ] && as_root rm -f "$policy"
+  # Belt and braces: never leave a packaged instance running on the test ports.
+  as_root systemctl stop prometheus prometheus-alertmanager 2>/dev/null || true
+  as_root pkill -x prometheus 2>/dev/null || true
+}
+
+command -v promtool >/dev/null || apt_install prometheus
+promtool --version 2>&1 | head -1 >&2
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
+
+log "cargo test"
+cargo test --locked --all-targets
