@@ -448,6 +448,108 @@ mod tests {
         assert!(Observation::<u8>::default().fresh(t0, max_age).is_none());
     }
 
+    /// A collector that answers from a script: `Some(n)` publishes a
+    /// snapshot of `n` entities, `None` fails.
+    #[derive(Debug)]
+    struct Scripted {
+        next: Mutex<Vec<Option<u32>>>,
+    }
+
+    impl Collector for Scripted {
+        const NAME: &'static str = "scripted";
+        type Snapshot = Vec<u32>;
+
+        async fn poll(&self) -> Result<Vec<u32>, CollectError> {
+            match lock(&self.next).remove(0) {
+                Some(n) => Ok((0..n).collect()),
+                None => Err(CollectError::Status {
+                    what: "scripted".into(),
+                    status: 502,
+                }),
+            }
+        }
+
+        fn encode(s: &Vec<u32>, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
+            crate::exposition::gauge(
+                out,
+                "entity",
+                "e",
+                None,
+                s.iter().map(|i| ([("id", i.to_string())], 1i64)),
+            )
+        }
+    }
+
+    fn exposition<C: Collector>(slot: &Arc<Slot<C>>) -> String {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(Arc::clone(slot)));
+        crate::exposition::Format::Text.encode(&registry).unwrap()
+    }
+
+    #[tokio::test]
+    async fn failed_poll_keeps_last_good_and_vanished_entities_vanish() {
+        let c = Scripted {
+            next: Mutex::new(vec![Some(3), None, Some(1)]),
+        };
+        let slot: Arc<Slot<Scripted>> = Slot::new(
+            Stats::new("scripted"),
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+        );
+        assert_eq!(slot.status().state(), "pending");
+        let deadline = Duration::from_secs(5);
+
+        poll_once(&c, &slot, deadline).await;
+        assert_eq!(exposition(&slot).matches("entity{").count(), 3);
+        assert!(slot.status().up());
+
+        poll_once(&c, &slot, deadline).await;
+        let status = slot.status();
+        assert!(!status.up());
+        assert_eq!(status.state(), "failing");
+        assert_eq!(status.last_error(), Some("scripted: HTTP status 502"));
+        assert!(status.fresh, "the last good snapshot is still served");
+        assert_eq!(exposition(&slot).matches("entity{").count(), 3);
+        let errors: BTreeMap<_, _> = slot.stats().errors().into_iter().collect();
+        assert_eq!(errors["status"], 1);
+
+        poll_once(&c, &slot, deadline).await;
+        assert_eq!(slot.status().state(), "ok");
+        let text = exposition(&slot);
+        assert!(text.contains("entity{id=\"0\"} 1"));
+        assert!(
+            !text.contains("id=\"2\""),
+            "entities gone upstream are gone here: {text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_poll_past_its_deadline_is_a_timeout() {
+        #[derive(Debug)]
+        struct Hangs;
+        impl Collector for Hangs {
+            const NAME: &'static str = "hangs";
+            type Snapshot = ();
+            async fn poll(&self) -> Result<(), CollectError> {
+                std::future::pending().await
+            }
+            fn encode(_: &(), _: &mut DescriptorEncoder<'_>) -> fmt::Result {
+                Ok(())
+            }
+        }
+        let slot: Arc<Slot<Hangs>> = Slot::new(
+            Stats::new("hangs"),
+            Duration::from_secs(1),
+            Duration::from_secs(3),
+        );
+        poll_once(&Hangs, &slot, Duration::from_millis(20)).await;
+        let status = slot.status();
+        assert_eq!(status.state(), "failing");
+        assert!(!status.fresh);
+        let errors: BTreeMap<_, _> = slot.stats().errors().into_iter().collect();
+        assert_eq!(errors["timeout"], 1);
+    }
+
     #[test]
     fn stats_count_by_kind_and_reset_per_attempt() {
         let stats = Stats::new("x");

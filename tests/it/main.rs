@@ -1,8 +1,10 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 //! Integration tests: one binary (the Solana dependency tree makes each extra
 //! test binary slow to link), one module per capability.
 
 mod support;
 
 mod cli;
+mod docs;
 mod exposition;
 mod solana;
