@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
+use std::str::FromStr;
+
+use crate::collectors::coordinator::{PROGRAM_LEGACY, PROGRAM_V1, ProgramId};
 use crate::rpc::RpcUrl;
 
 /// Prometheus exporter for the Psyche decentralized training network: training
@@ -144,6 +147,27 @@ pub struct CoordinatorArgs {
     /// Solana RPC URL of the cluster the coordinator program runs on.
     #[arg(id = "coordinator.rpc-url", long = "coordinator.rpc-url", env = "PSYCHE_EXPORTER_COORDINATOR_RPC_URL", default_value = "https://api.devnet.solana.com", hide_env_values = true, value_parser = RpcUrlParser)]
     pub rpc_url: RpcUrl,
+    /// Coordinator program to watch (repeatable). Default: the current deployment and
+    /// the previous one (legacy v0 accounts).
+    #[arg(id = "coordinator.program-id", long = "coordinator.program-id", env = "PSYCHE_EXPORTER_COORDINATOR_PROGRAM_ID", value_delimiter = ',', default_values_t = [ProgramId::from_str(PROGRAM_V1).unwrap_or_else(|_| unreachable!()), ProgramId::from_str(PROGRAM_LEGACY).unwrap_or_else(|_| unreachable!())])]
+    pub program_ids: Vec<ProgramId>,
+    /// Export only runs whose id fully matches one of these regular expressions
+    /// (repeatable). Default: every run.
+    #[arg(id = "coordinator.run-id", long = "coordinator.run-id", env = "PSYCHE_EXPORTER_COORDINATOR_RUN_ID", value_delimiter = ',', value_parser = parse_anchored_regex)]
+    pub run_ids: Vec<regex::Regex>,
+    /// How often to read every run's state.
+    #[arg(id = "coordinator.interval", long = "coordinator.interval", env = "PSYCHE_EXPORTER_COORDINATOR_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one poll (must be shorter than the interval).
+    #[arg(id = "coordinator.timeout", long = "coordinator.timeout", env = "PSYCHE_EXPORTER_COORDINATOR_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How often to read the client lists (clients by health, pending joiners, reward
+    /// points); a slower tier, since they are the bulk of an account.
+    #[arg(id = "coordinator.detail-interval", long = "coordinator.detail-interval", env = "PSYCHE_EXPORTER_COORDINATOR_DETAIL_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub detail_interval: Duration,
+    /// How long to keep serving the last good runs when polls fail [default: 3 × interval].
+    #[arg(id = "coordinator.max-age", long = "coordinator.max-age", env = "PSYCHE_EXPORTER_COORDINATOR_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
 }
 
 /// Mining pool collector flags.
@@ -194,6 +218,13 @@ impl Cli {
         let s = &self.solana;
         if !s.disabled {
             check_timing("solana", s.interval, s.timeout)?;
+        }
+        let c = &self.coordinator;
+        if !c.disabled {
+            check_timing("coordinator", c.interval, c.timeout)?;
+            if c.program_ids.is_empty() {
+                return Err("--coordinator.program-id: name at least one program".into());
+            }
         }
         Ok(())
     }
@@ -285,6 +316,12 @@ impl clap::builder::TypedValueParser for RpcUrlParser {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 500ms, 15s, 5m)"))
+}
+
+/// A regular expression matched against the whole value, as Prometheus does.
+fn parse_anchored_regex(s: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&format!("^(?:{s})$"))
+        .map_err(|e| format!("not a valid regular expression: {e}"))
 }
 
 fn parse_path(s: &str) -> Result<String, String> {

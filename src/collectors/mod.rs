@@ -4,6 +4,7 @@
 //! slots rather than a list of trait objects: views that need a collector's
 //! snapshot (JSON, CLI) read its slot with its real type.
 
+pub mod coordinator;
 pub mod solana;
 
 use std::sync::Arc;
@@ -21,6 +22,8 @@ use crate::poller::{Collector, Slot, Stats, Watched, poll_loop};
 pub struct Collectors {
     /// Solana RPC health.
     pub solana: Option<Arc<Slot<solana::SolanaRpc>>>,
+    /// Training runs.
+    pub coordinator: Option<Arc<Slot<coordinator::Coordinator>>>,
 }
 
 /// A started collector: its slot, and what its poll loop needs.
@@ -74,6 +77,33 @@ impl Collectors {
             };
             out.solana = Some(started.spawn(tasks, registry));
         }
+        if !cli.coordinator.disabled {
+            let c = &cli.coordinator;
+            let stats = Stats::new(coordinator::Coordinator::NAME);
+            let max_age = max_age(c.max_age, c.interval);
+            let rpc = crate::rpc::Rpc::new(
+                crate::rpc::http_client(c.timeout)?,
+                c.rpc_url.clone(),
+                Arc::clone(&stats),
+            );
+            let collector = coordinator::Coordinator::new(
+                rpc,
+                coordinator::Settings {
+                    programs: c.program_ids.clone(),
+                    run_ids: c.run_ids.clone(),
+                    detail_interval: c.detail_interval,
+                    max_age,
+                },
+                Arc::clone(&stats),
+            );
+            let started = Started {
+                collector: Arc::new(collector),
+                slot: Slot::new(stats, c.interval, max_age),
+                interval: c.interval,
+                deadline: c.timeout,
+            };
+            out.coordinator = Some(started.spawn(tasks, registry));
+        }
         Ok(out)
     }
 
@@ -81,6 +111,9 @@ impl Collectors {
     pub fn watched(&self) -> Vec<Arc<dyn Watched>> {
         let mut out: Vec<Arc<dyn Watched>> = Vec::new();
         if let Some(s) = &self.solana {
+            out.push(Arc::clone(s) as Arc<dyn Watched>);
+        }
+        if let Some(s) = &self.coordinator {
             out.push(Arc::clone(s) as Arc<dyn Watched>);
         }
         out

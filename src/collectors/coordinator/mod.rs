@@ -1,0 +1,853 @@
+//! Training runs (`collector="coordinator"`): every run of the Psyche coordinator
+//! program(s), decoded from the chain.
+//!
+//! Per poll, for each `--coordinator.program-id`:
+//! 1. discovery: one `getProgramAccounts` for the `CoordinatorInstance` accounts
+//!    (filters `dataSize` 173 and a `memcmp` on the discriminator), which name each run
+//!    id and the address of its `CoordinatorAccount`;
+//! 2. state tier: `getMultipleAccounts` in batches of at most 100, one call per
+//!    [`account::Layout::state_windows`] window with `dataSlice` (about 1.4 KB per run
+//!    instead of 119 KB). The first call reads the header window of every run; its
+//!    `space` field (the account's real size) picks the layout for the other windows;
+//! 3. detail tier, every `--coordinator.detail-interval`: the used prefix of the client
+//!    arrays (one call per array per 100 runs, sized to the longest list in the batch),
+//!    for clients by health, pending joiners and reward points.
+//!
+//! | metric | labels (besides `program`, `run_id`) |
+//! |---|---|
+//! | `psyche_run_info` | name, account, layout, architecture, data_type, client_version |
+//! | `psyche_run_state` | state (all eight, 0/1) |
+//! | `psyche_run_step`, `_total_steps`, `_epoch`, `_progress_ratio` | |
+//! | `psyche_run_epoch_clients`, `psyche_run_exited_clients` | state (detail tier) |
+//! | `psyche_run_registered_clients`, `_pending_clients`, `_min_clients`, `_init_min_clients` | |
+//! | `psyche_run_state_start_timestamp_seconds`, `_phase_deadline_timestamp_seconds`, `_epoch_start_timestamp_seconds` | |
+//! | `psyche_run_epoch_time_seconds`, `psyche_run_phase_timeout_seconds` | phase |
+//! | `psyche_run_tokens_per_step`, `_tokens_trained`, `_tokens_total` | |
+//! | `psyche_run_witnesses`, `_round_height`, `_nonce`, `_pending_pause`, `_parameters`, `_sequence_length` | |
+//! | `psyche_run_checkpoint_info` | kind, repo, revision |
+//! | `psyche_run_rewards_earned_points`, `_rewards_slashed_points`, `_epoch_earning_rate_points` | |
+//!
+//! Failure behaviour: a failed RPC call fails the poll (the previous snapshot is kept
+//! until max age). An account that cannot be decoded (foreign, truncated, wrong size) is a
+//! `decode` error for that run only: its last good state is kept until max age, then it
+//! disappears. A run whose accounts are freed disappears at the next poll.
+
+pub mod account;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::registry::Unit;
+use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
+use solana_pubkey::Pubkey;
+use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+
+use crate::error::CollectError;
+use crate::exposition::gauge;
+use crate::poller::{Collector, Stats};
+use crate::rpc::{Rpc, classify};
+
+use account::{AccountData, Layout, Run, RunDetail, RunState, Window};
+
+/// The current coordinator deployment.
+pub const PROGRAM_V1: &str = "4SHugWqSXwKE5fqDchkJcPEqnoZE22VYKtSTVm7axbT7";
+/// The previous deployment, whose accounts use the legacy v0 layout.
+pub const PROGRAM_LEGACY: &str = "HR8RN2TP9E9zsi2kjhvPbirJWA1R6L6ruf4xNNGpjU5Y";
+
+/// `getMultipleAccounts` takes at most 100 addresses.
+const BATCH: usize = 100;
+
+/// A coordinator program to watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramId(pub Pubkey);
+
+impl FromStr for ProgramId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Pubkey::from_str(s)
+            .map(ProgramId)
+            .map_err(|e| format!("not a base58 Solana address ({e})"))
+    }
+}
+
+impl fmt::Display for ProgramId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Every run the programs hold, sorted by program then run id.
+#[derive(Debug, Clone)]
+pub struct CoordinatorSnapshot {
+    /// The runs.
+    pub runs: Vec<RunEntry>,
+}
+
+/// One training run as the chain holds it.
+#[derive(Debug, Clone)]
+pub struct RunEntry {
+    /// The coordinator program that owns it.
+    pub program: String,
+    /// Address of its `CoordinatorInstance`.
+    pub instance: String,
+    /// Address of its `CoordinatorAccount`.
+    pub account: String,
+    /// The decoded account; `run.detail` is from the detail tier.
+    pub run: Run,
+    /// When the detail was read, if it was.
+    pub detail_at: Option<SystemTime>,
+    /// The state is from an earlier poll (this poll could not decode it).
+    pub stale: bool,
+}
+
+/// Settings of the coordinator collector.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Programs to watch.
+    pub programs: Vec<ProgramId>,
+    /// Export only runs whose id matches one of these (all when empty).
+    pub run_ids: Vec<regex::Regex>,
+    /// How often to read the client arrays.
+    pub detail_interval: Duration,
+    /// How long a run's last good state is kept when its account stops decoding.
+    pub max_age: Duration,
+}
+
+/// The collector.
+pub struct Coordinator {
+    rpc: Rpc,
+    settings: Settings,
+    stats: Arc<Stats>,
+    memory: Mutex<Memory>,
+}
+
+impl fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coordinator")
+            .field("rpc", &self.rpc)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the collector remembers between polls.
+#[derive(Debug, Default)]
+struct Memory {
+    /// Last good state per coordinator account, for per-run last-good.
+    runs: HashMap<Pubkey, (RunEntry, Instant)>,
+    /// Last detail per coordinator account.
+    detail: HashMap<Pubkey, (RunDetail, SystemTime, Instant)>,
+    /// When the detail tier last ran.
+    detail_polled: Option<Instant>,
+}
+
+/// A run found by discovery.
+#[derive(Debug, Clone)]
+struct Target {
+    program: Pubkey,
+    instance: Pubkey,
+    account: Pubkey,
+}
+
+impl Coordinator {
+    /// A collector reading through `rpc`.
+    pub fn new(rpc: Rpc, settings: Settings, stats: Arc<Stats>) -> Self {
+        Coordinator {
+            rpc,
+            settings,
+            stats,
+            memory: Mutex::new(Memory::default()),
+        }
+    }
+
+    fn what(&self, method: &str) -> String {
+        format!("{} {method}", self.rpc.url.endpoint())
+    }
+
+    /// Discovery: the instances of one program, decoded and filtered.
+    async fn discover(&self, program: &Pubkey) -> Result<Vec<Target>, CollectError> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::DataSize(account::INSTANCE_ACCOUNT_SIZE as u64),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(
+                    0,
+                    &account::COORDINATOR_INSTANCE_DISCRIMINATOR,
+                )),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let found = self
+            .rpc
+            .client
+            .get_program_ui_accounts_with_config(program, config)
+            .await
+            .map_err(|e| classify(&self.what("getProgramAccounts"), e))?;
+        let mut targets = Vec::new();
+        for (address, ui) in found {
+            let decoded = ui
+                .data
+                .decode()
+                .ok_or_else(|| "undecodable account data".to_owned())
+                .and_then(|bytes| account::decode_instance(&bytes).map_err(|e| e.to_string()));
+            let instance = match decoded {
+                Ok(i) => i,
+                Err(message) => {
+                    self.stats.record(&CollectError::Decode {
+                        what: format!("instance {address}"),
+                        message,
+                    });
+                    continue;
+                }
+            };
+            if !self.settings.run_ids.is_empty()
+                && !self
+                    .settings
+                    .run_ids
+                    .iter()
+                    .any(|r| r.is_match(&instance.run_id))
+            {
+                continue;
+            }
+            targets.push(Target {
+                program: *program,
+                instance: address,
+                account: Pubkey::new_from_array(instance.coordinator_account),
+            });
+        }
+        Ok(targets)
+    }
+
+    /// One `getMultipleAccounts` per batch of 100 with one `dataSlice`.
+    async fn fetch_window(
+        &self,
+        accounts: &[Pubkey],
+        window: Window,
+    ) -> Result<Vec<Option<UiAccount>>, CollectError> {
+        let mut out = Vec::with_capacity(accounts.len());
+        for chunk in accounts.chunks(BATCH) {
+            let config = RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                data_slice: Some(UiDataSliceConfig {
+                    offset: window.offset,
+                    length: window.len,
+                }),
+                ..RpcAccountInfoConfig::default()
+            };
+            let response = self
+                .rpc
+                .client
+                .get_multiple_ui_accounts_with_config(chunk, config)
+                .await
+                .map_err(|e| classify(&self.what("getMultipleAccounts"), e))?;
+            if response.value.len() != chunk.len() {
+                return Err(CollectError::Decode {
+                    what: self.what("getMultipleAccounts"),
+                    message: format!(
+                        "asked for {} accounts, got {}",
+                        chunk.len(),
+                        response.value.len()
+                    ),
+                });
+            }
+            out.extend(response.value);
+        }
+        Ok(out)
+    }
+
+    /// The state tier for every target: `(target, decoded run or why not)`,
+    /// leaving out accounts that no longer exist.
+    async fn read_states(
+        &self,
+        targets: Vec<Target>,
+    ) -> Result<Vec<(Target, AccountData, Result<Run, String>)>, CollectError> {
+        let addresses: Vec<Pubkey> = targets.iter().map(|t| t.account).collect();
+        let header = Window {
+            offset: 0,
+            len: header_len(),
+        };
+        let headers = self.fetch_window(&addresses, header).await?;
+        // Group by layout; keep what the header already says is wrong.
+        let mut by_layout: BTreeMap<Layout, Vec<(Target, AccountData)>> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (target, ui) in targets.into_iter().zip(headers) {
+            let Some(ui) = ui else { continue };
+            let Some(bytes) = ui.data.decode() else {
+                out.push((
+                    target,
+                    AccountData::full(Vec::new()),
+                    Err("undecodable account data".into()),
+                ));
+                continue;
+            };
+            if ui.owner != target.program.to_string() {
+                out.push((
+                    target,
+                    AccountData::full(bytes),
+                    Err(format!(
+                        "owned by {}, not the coordinator program",
+                        ui.owner
+                    )),
+                ));
+                continue;
+            }
+            let total = ui.space.map_or(usize::MAX, |s| s as usize);
+            let Some(layout) = Layout::from_account_size(total) else {
+                out.push((
+                    target,
+                    AccountData::full(bytes),
+                    Err(format!("unexpected account size {total}")),
+                ));
+                continue;
+            };
+            by_layout
+                .entry(layout)
+                .or_default()
+                .push((target, AccountData::windows(total, vec![(0, bytes)])));
+        }
+        for (layout, mut group) in by_layout {
+            let addresses: Vec<Pubkey> = group.iter().map(|(t, _)| t.account).collect();
+            for window in layout.state_windows() {
+                if window.offset + window.len <= header.len {
+                    continue;
+                }
+                let slices = self.fetch_window(&addresses, *window).await?;
+                for ((_, data), ui) in group.iter_mut().zip(slices) {
+                    if let Some(bytes) = ui.and_then(|ui| ui.data.decode()) {
+                        data.extend([(window.offset, bytes)]);
+                    }
+                }
+            }
+            for (target, data) in group {
+                let run = account::decode_run(&data).map_err(|e| e.to_string());
+                out.push((target, data, run));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The detail tier: the used prefix of the client arrays of every run,
+    /// decoded together with the state windows already read.
+    async fn read_details(
+        &self,
+        runs: &[(Target, AccountData, Run)],
+    ) -> Result<HashMap<Pubkey, RunDetail>, CollectError> {
+        // Group the windows each run needs by (layout, offset); read each group
+        // at the longest length any run of the batch needs.
+        let mut groups: BTreeMap<(Layout, usize), Vec<(usize, usize)>> = BTreeMap::new();
+        for (i, (_, _, run)) in runs.iter().enumerate() {
+            for w in run.layout.detail_windows(&run.lists) {
+                groups
+                    .entry((run.layout, w.offset))
+                    .or_default()
+                    .push((i, w.len));
+            }
+        }
+        let mut extra: Vec<Vec<(usize, Vec<u8>)>> = vec![Vec::new(); runs.len()];
+        for ((_, offset), members) in groups {
+            for chunk in members.chunks(BATCH) {
+                let len = chunk.iter().map(|(_, l)| *l).max().unwrap_or(0);
+                let addresses: Vec<Pubkey> =
+                    chunk.iter().map(|(i, _)| runs[*i].0.account).collect();
+                let slices = self
+                    .fetch_window(&addresses, Window { offset, len })
+                    .await?;
+                for ((i, _), ui) in chunk.iter().zip(slices) {
+                    if let Some(bytes) = ui.and_then(|ui| ui.data.decode()) {
+                        extra[*i].push((offset, bytes));
+                    }
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for ((target, data, _), windows) in runs.iter().zip(extra) {
+            let mut data = data.clone();
+            data.extend(windows);
+            match account::decode_run(&data) {
+                Ok(Run {
+                    detail: Some(detail),
+                    ..
+                }) => {
+                    out.insert(target.account, detail);
+                }
+                Ok(_) => {}
+                Err(e) => self.stats.record(&CollectError::Decode {
+                    what: format!("coordinator account {} (detail)", target.account),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One header read covers the first state window of every layout.
+fn header_len() -> usize {
+    [Layout::V0, Layout::V1]
+        .iter()
+        .filter_map(|l| l.state_windows().first())
+        .map(|w| w.offset + w.len)
+        .max()
+        .unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Collector for Coordinator {
+    const NAME: &'static str = "coordinator";
+    type Snapshot = CoordinatorSnapshot;
+
+    async fn poll(&self) -> Result<CoordinatorSnapshot, CollectError> {
+        let mut targets = Vec::new();
+        for program in &self.settings.programs {
+            targets.extend(self.discover(&program.0).await?);
+        }
+        let states = self.read_states(targets).await?;
+        let now = Instant::now();
+        let detail_due = lock(&self.memory)
+            .detail_polled
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.settings.detail_interval);
+
+        let mut decoded = Vec::new();
+        let mut failed = Vec::new();
+        for (target, data, run) in states {
+            match run {
+                Ok(run) => decoded.push((target, data, run)),
+                Err(message) => {
+                    self.stats.record(&CollectError::Decode {
+                        what: format!("coordinator account {}", target.account),
+                        message,
+                    });
+                    failed.push(target);
+                }
+            }
+        }
+        let details = if detail_due {
+            Some(self.read_details(&decoded).await?)
+        } else {
+            None
+        };
+
+        let mut memory = lock(&self.memory);
+        let wall = SystemTime::now();
+        if let Some(details) = details {
+            memory.detail_polled = Some(now);
+            for (account, detail) in details {
+                memory.detail.insert(account, (detail, wall, now));
+            }
+        }
+        let detail_max_age = self.settings.detail_interval * 3;
+        let mut runs = Vec::new();
+        for (target, _, mut run) in decoded {
+            // A run whose lists are all empty decodes its (empty) detail from the
+            // state windows alone; otherwise attach the detail tier's reading.
+            let mut detail_at = run.detail.as_ref().map(|_| wall);
+            if run.detail.is_none()
+                && let Some((detail, at, instant)) = memory.detail.get(&target.account)
+                && now.saturating_duration_since(*instant) <= detail_max_age
+            {
+                run.detail = Some(detail.clone());
+                detail_at = Some(*at);
+            }
+            let entry = RunEntry {
+                program: target.program.to_string(),
+                instance: target.instance.to_string(),
+                account: target.account.to_string(),
+                run,
+                detail_at,
+                stale: false,
+            };
+            memory.runs.insert(target.account, (entry.clone(), now));
+            runs.push(entry);
+        }
+        for target in failed {
+            if let Some((entry, at)) = memory.runs.get(&target.account)
+                && now.saturating_duration_since(*at) <= self.settings.max_age
+            {
+                runs.push(RunEntry {
+                    stale: true,
+                    ..entry.clone()
+                });
+            }
+        }
+        // Forget runs that are gone, so memory stays bounded by what exists.
+        let live: std::collections::HashSet<String> =
+            runs.iter().map(|r| r.account.clone()).collect();
+        memory.runs.retain(|k, _| live.contains(&k.to_string()));
+        memory.detail.retain(|k, _| live.contains(&k.to_string()));
+        runs.sort_by(|a, b| (&a.program, &a.run.run_id).cmp(&(&b.program, &b.run.run_id)));
+        Ok(CoordinatorSnapshot { runs })
+    }
+
+    fn encode(s: &CoordinatorSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
+        encode_runs(&s.runs, out)
+    }
+}
+
+/// `[("program", …), ("run_id", …)]` plus extra labels.
+fn labels<'a>(r: &'a RunEntry, extra: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
+    let mut l = vec![
+        ("program", r.program.as_str()),
+        ("run_id", r.run.run_id.as_str()),
+    ];
+    l.extend_from_slice(extra);
+    l
+}
+
+/// A per-run gauge with only the run labels.
+fn per_run<V: prometheus_client::encoding::EncodeGaugeValue>(
+    out: &mut DescriptorEncoder<'_>,
+    runs: &[RunEntry],
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: impl Fn(&RunEntry) -> Option<V>,
+) -> fmt::Result {
+    gauge(
+        out,
+        name,
+        help,
+        unit,
+        runs.iter()
+            .filter_map(|r| Some((labels(r, &[]), value(r)?))),
+    )
+}
+
+/// The configured timeout of each timed phase.
+fn phase_timeouts(c: &account::Config) -> [(&'static str, u64); 4] {
+    [
+        ("warmup", c.warmup_time),
+        ("round_train", c.max_round_train_time),
+        ("round_witness", c.round_witness_time),
+        ("cooldown", c.cooldown_time),
+    ]
+}
+
+const CLIENT_STATES: [account::ClientState; 4] = [
+    account::ClientState::Healthy,
+    account::ClientState::Dropped,
+    account::ClientState::Withdrawn,
+    account::ClientState::Ejected,
+];
+
+fn encode_runs(runs: &[RunEntry], out: &mut DescriptorEncoder<'_>) -> fmt::Result {
+    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    gauge(
+        out,
+        "psyche_run_info",
+        "A training run of the coordinator program (polled every --coordinator.interval); always 1",
+        None,
+        runs.iter().map(|r| {
+            let llm = r.run.model.llm();
+            (
+                labels(
+                    r,
+                    &[
+                        ("name", r.run.metadata.name.as_str()),
+                        ("account", r.account.as_str()),
+                        ("layout", r.run.layout.as_str()),
+                        (
+                            "architecture",
+                            llm.map_or("unknown", |m| m.architecture.as_str()),
+                        ),
+                        ("data_type", llm.map_or("unknown", |m| m.data_type.as_str())),
+                        (
+                            "client_version",
+                            r.run.client_version.as_deref().unwrap_or(""),
+                        ),
+                    ],
+                ),
+                1i64,
+            )
+        }),
+    )?;
+    gauge(
+        out,
+        "psyche_run_state",
+        "1 for the run's current state, 0 for the others",
+        None,
+        runs.iter().flat_map(|r| {
+            RunState::ALL.iter().map(move |s| {
+                (
+                    labels(r, &[("state", s.as_str())]),
+                    i64::from(*s == r.run.state),
+                )
+            })
+        }),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_step",
+        "The step in progress (progress.step; starts at 1, so completed steps = step - 1)",
+        None,
+        |r| Some(i64::from(r.run.progress.step)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_total_steps",
+        "Configured total steps of the run",
+        None,
+        |r| Some(i64::from(r.run.config.total_steps)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_epoch",
+        "Current epoch (progress.epoch)",
+        None,
+        |r| Some(i64::from(r.run.progress.epoch)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_progress_ratio",
+        "Completed steps over total steps (0-1)",
+        None,
+        |r| Some(r.run.progress_ratio()),
+    )?;
+    for (name, help, pick) in [
+        (
+            "psyche_run_epoch_clients",
+            "Clients of the current epoch by health (detail tier, every --coordinator.detail-interval)",
+            (|d: &RunDetail| d.epoch_clients_by_state)
+                as fn(&RunDetail) -> account::ClientStateCounts,
+        ),
+        (
+            "psyche_run_exited_clients",
+            "Clients that left the current epoch, by their state (detail tier)",
+            |d: &RunDetail| d.exited_clients_by_state,
+        ),
+    ] {
+        gauge(
+            out,
+            name,
+            help,
+            None,
+            runs.iter().flat_map(|r| {
+                let counts = r.run.detail.as_ref().map(pick);
+                let unknown = counts
+                    .filter(|c| c.unknown > 0)
+                    .map(|c| ("unknown", c.unknown));
+                counts
+                    .into_iter()
+                    .flat_map(|c| CLIENT_STATES.iter().map(move |s| (s.as_str(), c.get(*s))))
+                    .chain(unknown)
+                    .map(move |(state, n)| (labels(r, &[("state", state)]), as_i64(n)))
+            }),
+        )?;
+    }
+    per_run(
+        out,
+        runs,
+        "psyche_run_registered_clients",
+        "Clients ever registered with the run",
+        None,
+        |r| Some(r.run.lists.registered_clients as i64),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_pending_clients",
+        "Clients waiting to join the next epoch (detail tier)",
+        None,
+        |r| Some(as_i64(r.run.detail.as_ref()?.pending_clients)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_min_clients",
+        "Clients needed to keep training",
+        None,
+        |r| Some(i64::from(r.run.config.min_clients)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_init_min_clients",
+        "Clients needed to start an epoch",
+        None,
+        |r| Some(i64::from(r.run.config.init_min_clients)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_state_start_timestamp",
+        "When the run entered its current state (cluster clock, Unix time)",
+        Some(&Unit::Seconds),
+        |r| Some(as_i64(r.run.state_start_timestamp)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_phase_deadline_timestamp",
+        "State start plus the current phase's timeout (warmup, round_train, round_witness, cooldown); a deadline long past means nobody is ticking the run",
+        Some(&Unit::Seconds),
+        |r| r.run.phase_deadline().map(as_i64),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_epoch_start_timestamp",
+        "When the current epoch started (Unix time; v1 layout only)",
+        Some(&Unit::Seconds),
+        |r| r.run.epoch.start_timestamp.filter(|t| *t > 0).map(as_i64),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_epoch_time",
+        "Configured epoch duration (v1 layout only)",
+        Some(&Unit::Seconds),
+        |r| r.run.config.epoch_time.map(as_i64),
+    )?;
+    gauge(
+        out,
+        "psyche_run_phase_timeout",
+        "Configured maximum duration of each phase",
+        Some(&Unit::Seconds),
+        runs.iter().flat_map(|r| {
+            phase_timeouts(&r.run.config)
+                .into_iter()
+                .map(move |(phase, t)| (labels(r, &[("phase", phase)]), as_i64(t)))
+        }),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_tokens_per_step",
+        "Tokens per step at the current batch size (sequences x sequence length)",
+        None,
+        |r| Some(as_i64(r.run.tokens_per_step())),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_tokens_trained",
+        "Tokens trained so far",
+        None,
+        |r| Some(as_i64(r.run.tokens_trained())),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_tokens_total",
+        "Tokens the run will have trained after total_steps, including the batch-size ramp",
+        None,
+        |r| Some(as_i64(r.run.tokens_total())),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_witnesses",
+        "Witnesses received in the current round",
+        None,
+        |r| Some(r.run.current_round()?.witnesses_len as i64),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_round_height",
+        "Height of the current round within the epoch",
+        None,
+        |r| Some(i64::from(r.run.current_round()?.height)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_nonce",
+        "Coordinator account nonce (incremented by every state-changing instruction)",
+        None,
+        |r| Some(as_i64(r.run.nonce)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_pending_pause",
+        "1 when a pause takes effect at the end of the epoch",
+        None,
+        |r| Some(i64::from(r.run.pending_pause)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_parameters",
+        "Model parameters (run metadata)",
+        None,
+        |r| Some(as_i64(r.run.metadata.num_parameters)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_sequence_length",
+        "Tokens per sequence (model max_seq_len)",
+        None,
+        |r| Some(i64::from(r.run.sequence_length())),
+    )?;
+    gauge(
+        out,
+        "psyche_run_checkpoint_info",
+        "The run's checkpoint as recorded on chain (kind hub, p2p, gcs, p2p_gcs, dummy, ephemeral, unknown; for GCS repo is the bucket and revision the prefix); always 1",
+        None,
+        runs.iter().filter_map(|r| {
+            let cp = &r.run.model.llm()?.checkpoint;
+            let (repo, revision) = match (cp.hub_repo(), cp.gcs_repo()) {
+                (Some(h), _) => (h.repo_id.as_str(), h.revision.as_deref().unwrap_or("")),
+                (None, Some(g)) => (g.bucket.as_str(), g.prefix.as_deref().unwrap_or("")),
+                (None, None) => ("", ""),
+            };
+            Some((
+                labels(
+                    r,
+                    &[
+                        ("kind", cp.kind_str()),
+                        ("repo", repo),
+                        ("revision", revision),
+                    ],
+                ),
+                1i64,
+            ))
+        }),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_rewards_earned_points",
+        "Reward points earned by all registered clients (detail tier)",
+        None,
+        |r| Some(as_i64(r.run.detail.as_ref()?.earned_sum)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_rewards_slashed_points",
+        "Reward points slashed from all registered clients (detail tier)",
+        None,
+        |r| Some(as_i64(r.run.detail.as_ref()?.slashed_sum)),
+    )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_epoch_earning_rate_points",
+        "Points shared among the healthy finishers of the current epoch",
+        None,
+        |r| {
+            Some(as_i64(
+                r.run
+                    .clients_state
+                    .current_epoch_rates
+                    .earning_rate_total_shared,
+            ))
+        },
+    )
+}
