@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod coordinator;
 mod docs;
 mod exposition;
 mod solana;

@@ -685,7 +685,7 @@ fn encode_runs(runs: &[RunEntry], out: &mut DescriptorEncoder<'_>) -> fmt::Resul
         "psyche_run_state_start_timestamp",
         "When the run entered its current state (cluster clock, Unix time)",
         Some(&Unit::Seconds),
-        |r| Some(as_i64(r.run.state_start_timestamp)),
+        |r| Some(as_i64(r.run.state_start_timestamp)).filter(|t| *t > 0),
     )?;
     per_run(
         out,

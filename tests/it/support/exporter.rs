@@ -133,9 +133,9 @@ pub fn has_family(text: &str, name: &str) -> bool {
 /// Make an exposition comparable: endpoints renamed, volatile values masked.
 pub fn mask(text: &str, endpoints: &[(&str, &str)]) -> String {
     const VOLATILE: [&str; 5] = [
-        "_latency_seconds",
-        "_timestamp_seconds",
-        "_duration_seconds",
+        "psyche_solana_rpc_latency_seconds",
+        "psyche_exporter_collector_last_success_timestamp_seconds",
+        "psyche_exporter_collector_poll_duration_seconds",
         "psyche_exporter_upstream_bytes_total",
         "psyche_exporter_upstream_requests_total",
     ];
@@ -151,7 +151,7 @@ pub fn mask(text: &str, endpoints: &[(&str, &str)]) -> String {
             line = format!("psyche_exporter_build_info{{{version},revision=\"<masked>\"}} 1");
         }
         let name = line.split(['{', ' ']).next().unwrap_or("");
-        let volatile = !line.starts_with('#') && VOLATILE.iter().any(|v| name.contains(v));
+        let volatile = !line.starts_with('#') && VOLATILE.contains(&name);
         if volatile && let Some(i) = line.rfind(' ') {
             line.truncate(i);
             line.push_str(" <masked>");

@@ -40,8 +40,18 @@ pub enum Reply {
     Slow(Duration),
 }
 
+/// An account the fake node holds.
+#[derive(Debug, Clone)]
+pub struct StoredAccount {
+    /// Owner program, base58.
+    pub owner: String,
+    /// The account data.
+    pub data: Vec<u8>,
+}
+
 #[derive(Debug, Default)]
 struct FakeState {
+    accounts: Mutex<BTreeMap<String, StoredAccount>>,
     overrides: Mutex<HashMap<String, Reply>>,
     all: Mutex<Option<Reply>>,
     calls: Mutex<BTreeMap<String, u64>>,
@@ -124,6 +134,22 @@ impl FakeRpc {
     /// Pretend to be a node of another cluster.
     pub fn set_genesis(&self, hash: &str) {
         *self.state.genesis.lock().unwrap() = hash.to_owned();
+    }
+
+    /// Hold `data` at `address`, owned by `owner` (replacing what was there).
+    pub fn put_account(&self, address: &str, owner: &str, data: Vec<u8>) {
+        self.state.accounts.lock().unwrap().insert(
+            address.to_owned(),
+            StoredAccount {
+                owner: owner.to_owned(),
+                data,
+            },
+        );
+    }
+
+    /// Free the account at `address`.
+    pub fn remove_account(&self, address: &str) {
+        self.state.accounts.lock().unwrap().remove(address);
     }
 
     /// Requests of `method` received so far.
@@ -242,6 +268,44 @@ fn normal(state: &FakeState, id: Value, method: &str, params: &Value) -> Respons
         ]),
         "getVersion" => json!({"feature-set": 3_294_202_862u64, "solana-core": "2.3.6"}),
         "getGenesisHash" => json!(state.genesis.lock().unwrap().clone()),
+        "getProgramAccounts" => match program_accounts(state, params) {
+            Ok(v) => v,
+            Err(message) => return invalid_params(id, &message),
+        },
+        "getMultipleAccounts" => {
+            let accounts = state.accounts.lock().unwrap();
+            let config = params.get(1).cloned().unwrap_or(Value::Null);
+            let Some(keys) = params.get(0).and_then(Value::as_array) else {
+                return invalid_params(id, "expected an array of addresses");
+            };
+            if keys.len() > 100 {
+                return invalid_params(id, "Too many inputs provided; max 100");
+            }
+            let mut value = Vec::new();
+            for key in keys {
+                let found = key.as_str().and_then(|k| accounts.get(k));
+                match found.map(|a| ui_account(a, &config)) {
+                    Some(Ok(v)) => value.push(v),
+                    Some(Err(m)) => return invalid_params(id, &m),
+                    None => value.push(Value::Null),
+                }
+            }
+            json!({"context": {"apiVersion": "2.3.6", "slot": slot}, "value": value})
+        }
+        "getAccountInfo" => {
+            let accounts = state.accounts.lock().unwrap();
+            let config = params.get(1).cloned().unwrap_or(Value::Null);
+            let found = params
+                .get(0)
+                .and_then(Value::as_str)
+                .and_then(|k| accounts.get(k));
+            let value = match found.map(|a| ui_account(a, &config)) {
+                Some(Ok(v)) => v,
+                Some(Err(m)) => return invalid_params(id, &m),
+                None => Value::Null,
+            };
+            json!({"context": {"apiVersion": "2.3.6", "slot": slot}, "value": value})
+        }
         _ => {
             return json_response(json!({
                 "jsonrpc": "2.0",
@@ -251,4 +315,105 @@ fn normal(state: &FakeState, id: Value, method: &str, params: &Value) -> Respons
         }
     };
     json_response(json!({"jsonrpc": "2.0", "result": result, "id": id}))
+}
+
+fn invalid_params(id: Value, message: &str) -> Response {
+    json_response(json!({
+        "jsonrpc": "2.0",
+        "error": {"code": -32602, "message": format!("Invalid params: {message}")},
+        "id": id
+    }))
+}
+
+/// An account as the RPC renders it, honouring `encoding` and `dataSlice`.
+fn ui_account(account: &StoredAccount, config: &Value) -> Result<Value, String> {
+    use base64::Engine as _;
+    let mut data: &[u8] = &account.data;
+    if let Some(slice) = config.get("dataSlice").filter(|s| !s.is_null()) {
+        let offset = slice.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let length = slice.get("length").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let start = offset.min(data.len());
+        let end = offset.saturating_add(length).min(data.len());
+        data = &data[start..end];
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let encoding = config
+        .get("encoding")
+        .and_then(Value::as_str)
+        .unwrap_or("base58");
+    let rendered = match encoding {
+        "base64" => json!([b64.encode(data), "base64"]),
+        "base64+zstd" => json!([
+            b64.encode(zstd::encode_all(data, 0).unwrap()),
+            "base64+zstd"
+        ]),
+        "base58" => {
+            if data.len() > 128 {
+                return Err("Encoded binary (base 58) data should be less than 128 bytes, please use Base64 encoding.".into());
+            }
+            json!([bs58::encode(data).into_string(), "base58"])
+        }
+        other => return Err(format!("unsupported encoding {other}")),
+    };
+    Ok(json!({
+        "data": rendered,
+        "executable": false,
+        "lamports": 1_000_000_000u64 + account.data.len() as u64 * 6_960,
+        "owner": account.owner,
+        "rentEpoch": u64::MAX,
+        "space": account.data.len()
+    }))
+}
+
+/// `getProgramAccounts` with `dataSize` and `memcmp` filters.
+fn program_accounts(state: &FakeState, params: &Value) -> Result<Value, String> {
+    use base64::Engine as _;
+    let program = params
+        .get(0)
+        .and_then(Value::as_str)
+        .ok_or("expected a program id")?;
+    let config = params.get(1).cloned().unwrap_or(Value::Null);
+    let filters = config
+        .get("filters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let accounts = state.accounts.lock().unwrap();
+    let mut out = Vec::new();
+    'accounts: for (address, account) in accounts.iter().filter(|(_, a)| a.owner == program) {
+        for filter in &filters {
+            if let Some(size) = filter.get("dataSize").and_then(Value::as_u64) {
+                if account.data.len() as u64 != size {
+                    continue 'accounts;
+                }
+            } else if let Some(memcmp) = filter.get("memcmp") {
+                let offset = memcmp
+                    .get("offset")
+                    .and_then(Value::as_u64)
+                    .ok_or("memcmp without offset")? as usize;
+                let text = memcmp
+                    .get("bytes")
+                    .and_then(Value::as_str)
+                    .ok_or("memcmp without bytes")?;
+                let bytes = match memcmp.get("encoding").and_then(Value::as_str) {
+                    Some("base64") => base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .map_err(|e| e.to_string())?,
+                    _ => bs58::decode(text).into_vec().map_err(|e| e.to_string())?,
+                };
+                if account.data.get(offset..offset + bytes.len()) != Some(&bytes[..]) {
+                    continue 'accounts;
+                }
+            } else {
+                return Err(format!("unsupported filter {filter}"));
+            }
+        }
+        out.push(json!({"pubkey": address, "account": ui_account(account, &config)?}));
+    }
+    if config.get("withContext").and_then(Value::as_bool) == Some(true) {
+        return Ok(
+            json!({"context": {"apiVersion": "2.3.6", "slot": state.slot.load(Ordering::SeqCst)}, "value": out}),
+        );
+    }
+    Ok(Value::Array(out))
 }

@@ -5,3 +5,4 @@
 
 pub mod exporter;
 pub mod fake_rpc;
+pub mod fixtures;
