@@ -24,9 +24,9 @@ pub const TEXT_004: &str = prometheus_client::encoding::prometheus_text::CONTENT
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// OpenMetrics 1.0 text.
-    OpenMetrics,
+    OpenMetrics = 0,
     /// Prometheus text format 0.0.4.
-    Text,
+    Text = 1,
 }
 
 impl Format {
@@ -79,6 +79,29 @@ impl Format {
             Format::OpenMetrics => OPENMETRICS,
             Format::Text => TEXT_004,
         }
+    }
+
+    /// A whole `/metrics` body, as chunks: the pre-rendered families of every
+    /// collector (shared, not copied), then what `registry` encodes now (the
+    /// exporter's own families), then the OpenMetrics `# EOF`.
+    pub fn scrape(
+        self,
+        watched: &[std::sync::Arc<dyn crate::poller::Watched>],
+        registry: &Registry,
+    ) -> Result<Vec<bytes::Bytes>, fmt::Error> {
+        let mut chunks: Vec<bytes::Bytes> = watched.iter().filter_map(|w| w.body(self)).collect();
+        let mut live = String::with_capacity(16 * 1024);
+        match self {
+            Format::OpenMetrics => {
+                prometheus_client::encoding::text::encode_registry(&mut live, registry)?;
+                prometheus_client::encoding::text::encode_eof(&mut live)?;
+            }
+            Format::Text => {
+                prometheus_client::encoding::prometheus_text::encode(&mut live, registry)?
+            }
+        }
+        chunks.push(live.into());
+        Ok(chunks)
     }
 
     /// Encode `registry` in this format.

@@ -12,13 +12,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::error::{CollectError, KINDS};
+use crate::exposition::Format;
 
 /// One upstream, polled on an interval, rendered as metric families.
 pub trait Collector: Send + Sync + 'static {
@@ -128,11 +130,76 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A snapshot's families, encoded at most once per wire format: by the
+/// poller right after the poll for every format a scraper has asked for
+/// before, else by the first scrape that asks. A scrape then only hands the
+/// shared `Bytes` to the response body: encoding thousands of run series on
+/// every scrape would cost tens of milliseconds, and rendering a format no
+/// scraper uses would cost memory.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    text: OnceLock<Bytes>,
+    openmetrics: OnceLock<Bytes>,
+}
+
+impl Rendered {
+    fn cell(&self, format: Format) -> &OnceLock<Bytes> {
+        match format {
+            Format::Text => &self.text,
+            Format::OpenMetrics => &self.openmetrics,
+        }
+    }
+}
+
+/// Adapter giving one snapshot to a throw-away registry.
+struct Families<C: Collector>(Arc<C::Snapshot>);
+
+impl<C: Collector> fmt::Debug for Families<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Families").field(&C::NAME).finish()
+    }
+}
+
+impl<C: Collector> prometheus_client::collector::Collector for Families<C> {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        C::encode(&self.0, &mut encoder)
+    }
+}
+
+/// Encode `snapshot`'s families in `format` (no OpenMetrics `# EOF`).
+pub fn render<C: Collector>(
+    snapshot: &Arc<C::Snapshot>,
+    format: Format,
+) -> Result<Bytes, fmt::Error> {
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register_collector(Box::new(Families::<C>(Arc::clone(snapshot))));
+    let mut out = String::new();
+    match format {
+        Format::OpenMetrics => {
+            prometheus_client::encoding::text::encode_registry(&mut out, &registry)?
+        }
+        Format::Text => prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?,
+    }
+    Ok(out.into())
+}
+
+/// [`render`], or nothing (and an error log) if encoding fails: snapshots hold
+/// converted values only, so that is a bug, and no families beat a broken
+/// exposition.
+fn render_or_empty<C: Collector>(snapshot: &Arc<C::Snapshot>, format: Format) -> Bytes {
+    render::<C>(snapshot, format).unwrap_or_else(|_| {
+        tracing::error!(collector = C::NAME, ?format, "encoding a snapshot failed");
+        Bytes::new()
+    })
+}
+
 /// The last good snapshot and when it was taken.
 #[derive(Debug)]
 pub struct Good<S> {
     /// The snapshot.
     pub snapshot: Arc<S>,
+    /// Its families, already encoded.
+    pub rendered: Arc<Rendered>,
     /// Wall-clock time of the poll that produced it.
     pub at: SystemTime,
     /// Monotonic time of the same poll, for the age check.
@@ -143,6 +210,7 @@ impl<S> Clone for Good<S> {
     fn clone(&self) -> Self {
         Good {
             snapshot: Arc::clone(&self.snapshot),
+            rendered: Arc::clone(&self.rendered),
             at: self.at,
             instant: self.instant,
         }
@@ -266,11 +334,16 @@ pub trait Watched: Send + Sync + fmt::Debug {
     fn status(&self) -> Status;
     /// Cumulative counters.
     fn stats(&self) -> &Stats;
+    /// The encoded families of the last good snapshot in `format`, while it
+    /// is fresh.
+    fn body(&self, format: Format) -> Option<Bytes>;
 }
 
 /// The cell one poller writes and every view reads.
 pub struct Slot<C: Collector> {
     stats: Arc<Stats>,
+    /// Formats scrapers have asked for, indexed by `Format as usize`.
+    wanted: [AtomicBool; 2],
     interval: Duration,
     max_age: Duration,
     observation: RwLock<Arc<Observation<C::Snapshot>>>,
@@ -287,6 +360,7 @@ impl<C: Collector> Slot<C> {
     pub fn new(stats: Arc<Stats>, interval: Duration, max_age: Duration) -> Arc<Self> {
         Arc::new(Slot {
             stats,
+            wanted: [AtomicBool::new(false), AtomicBool::new(false)],
             interval,
             max_age,
             observation: RwLock::new(Arc::new(Observation::default())),
@@ -326,14 +400,19 @@ impl<C: Collector> Watched for Slot<C> {
     fn stats(&self) -> &Stats {
         &self.stats
     }
-}
 
-impl<C: Collector> prometheus_client::collector::Collector for Slot<C> {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        match self.fresh() {
-            Some(snapshot) => C::encode(&snapshot, &mut encoder),
-            None => Ok(()),
+    fn body(&self, format: Format) -> Option<Bytes> {
+        let obs = self.observation();
+        let good = obs.last_good.as_ref()?;
+        if Instant::now().saturating_duration_since(good.instant) > self.max_age {
+            return None;
         }
+        self.wanted[format as usize].store(true, Ordering::Relaxed);
+        let bytes = good
+            .rendered
+            .cell(format)
+            .get_or_init(|| render_or_empty::<C>(&good.snapshot, format));
+        Some(bytes.clone())
     }
 }
 
@@ -356,8 +435,18 @@ pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Du
     let mut last_good = previous.last_good.clone();
     let outcome = match result {
         Ok(snapshot) => {
+            let snapshot = Arc::new(snapshot);
+            let rendered = Rendered::default();
+            for format in [Format::Text, Format::OpenMetrics] {
+                if slot.wanted[format as usize].load(Ordering::Relaxed) {
+                    let _ = rendered
+                        .cell(format)
+                        .set(render_or_empty::<C>(&snapshot, format));
+                }
+            }
             last_good = Some(Good {
-                snapshot: Arc::new(snapshot),
+                snapshot,
+                rendered: Arc::new(rendered),
                 at: SystemTime::now(),
                 instant: Instant::now(),
             });
@@ -433,6 +522,7 @@ mod tests {
         let obs = Observation {
             last_good: Some(Good {
                 snapshot: Arc::new(7),
+                rendered: Arc::default(),
                 at: SystemTime::now(),
                 instant: t0,
             }),
@@ -481,9 +571,9 @@ mod tests {
     }
 
     fn exposition<C: Collector>(slot: &Arc<Slot<C>>) -> String {
-        let mut registry = prometheus_client::registry::Registry::default();
-        registry.register_collector(Box::new(Arc::clone(slot)));
-        crate::exposition::Format::Text.encode(&registry).unwrap()
+        slot.body(Format::Text)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use crate::poller::{Status, Watched};
 /// What the handlers share; immutable after start-up.
 #[derive(Debug)]
 pub struct AppState {
-    /// Every collector plus the health encoder.
+    /// Families encoded at scrape time: the exporter's own health families.
     pub registry: Registry,
     /// The enabled collectors, for readiness and the landing page.
     pub watched: Vec<Arc<dyn Watched>>,
@@ -41,8 +41,17 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    match format.encode(&state.registry) {
-        Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
+    match format.scrape(&state.watched, &state.registry) {
+        Ok(chunks) => {
+            let stream = futures_util::stream::iter(
+                chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+            );
+            (
+                [(header::CONTENT_TYPE, format.content_type())],
+                axum::body::Body::from_stream(stream),
+            )
+                .into_response()
+        }
         Err(_) => {
             // Snapshots hold only converted, encodable values, so this is a bug.
             tracing::error!("encoding /metrics failed");

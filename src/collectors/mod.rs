@@ -35,8 +35,7 @@ struct Started<C: Collector> {
 }
 
 impl<C: Collector> Started<C> {
-    fn spawn(self, tasks: &mut JoinSet<()>, registry: &mut Registry) -> Arc<Slot<C>> {
-        registry.register_collector(Box::new(Arc::clone(&self.slot)));
+    fn spawn(self, tasks: &mut JoinSet<()>) -> Arc<Slot<C>> {
         tasks.spawn(poll_loop(
             self.collector,
             Arc::clone(&self.slot),
@@ -48,12 +47,14 @@ impl<C: Collector> Started<C> {
 }
 
 impl Collectors {
-    /// Build every collector `cli` enables, register each with `registry` and
-    /// spawn its poll loop into `tasks`.
+    /// Build every collector `cli` enables and spawn its poll loop into
+    /// `tasks`. Collectors whose families are computed at scrape time (none
+    /// yet) register with `registry`; the others serve their pre-rendered
+    /// snapshots through [`Watched::rendered`].
     pub fn start(
         cli: &Cli,
         tasks: &mut JoinSet<()>,
-        registry: &mut Registry,
+        _registry: &mut Registry,
     ) -> Result<Collectors, CollectError> {
         let mut out = Collectors::default();
         if !cli.solana.disabled {
@@ -75,7 +76,7 @@ impl Collectors {
                 // collector publish the endpoints that did answer.
                 deadline: s.timeout + (s.interval - s.timeout) / 2,
             };
-            out.solana = Some(started.spawn(tasks, registry));
+            out.solana = Some(started.spawn(tasks));
         }
         if !cli.coordinator.disabled {
             let c = &cli.coordinator;
@@ -102,7 +103,7 @@ impl Collectors {
                 interval: c.interval,
                 deadline: c.timeout,
             };
-            out.coordinator = Some(started.spawn(tasks, registry));
+            out.coordinator = Some(started.spawn(tasks));
         }
         Ok(out)
     }

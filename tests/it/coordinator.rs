@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use psyche_exporter::collectors::coordinator::{PROGRAM_LEGACY, PROGRAM_V1};
 
-use crate::support::exporter::{Exporter, assert_golden, has_family, mask, value};
+use crate::support::exporter::{
+    Exporter, assert_golden, assert_promtool_accepts, has_family, mask, value,
+};
 use crate::support::fake_rpc::{FakeRpc, Reply};
 use crate::support::fixtures::{self, Served};
 
@@ -94,6 +96,7 @@ async fn every_fixture_run_golden() {
     )));
     assert_eq!(value(&text, UP), Some(1.0), "{}", exp.get("/").await.body);
     assert_golden("coordinator.txt", &mask(&text, &[]));
+    assert_promtool_accepts(&text);
 }
 
 /// Every state of every fixture run against its expected.json: the state

@@ -230,11 +230,12 @@ impl Coordinator {
         &self,
         accounts: &[Pubkey],
         window: Window,
+        encoding: UiAccountEncoding,
     ) -> Result<Vec<Option<UiAccount>>, CollectError> {
         let mut out = Vec::with_capacity(accounts.len());
         for chunk in accounts.chunks(BATCH) {
             let config = RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
+                encoding: Some(encoding),
                 data_slice: Some(UiDataSliceConfig {
                     offset: window.offset,
                     length: window.len,
@@ -273,7 +274,9 @@ impl Coordinator {
             offset: 0,
             len: header_len(),
         };
-        let headers = self.fetch_window(&addresses, header).await?;
+        let headers = self
+            .fetch_window(&addresses, header, UiAccountEncoding::Base64)
+            .await?;
         // Group by layout; keep what the header already says is wrong.
         let mut by_layout: BTreeMap<Layout, Vec<(Target, AccountData)>> = BTreeMap::new();
         let mut out = Vec::new();
@@ -318,7 +321,9 @@ impl Coordinator {
                 if window.offset + window.len <= header.len {
                     continue;
                 }
-                let slices = self.fetch_window(&addresses, *window).await?;
+                let slices = self
+                    .fetch_window(&addresses, *window, UiAccountEncoding::Base64)
+                    .await?;
                 for ((_, data), ui) in group.iter_mut().zip(slices) {
                     if let Some(bytes) = ui.and_then(|ui| ui.data.decode()) {
                         data.extend([(window.offset, bytes)]);
@@ -356,8 +361,14 @@ impl Coordinator {
                 let len = chunk.iter().map(|(_, l)| *l).max().unwrap_or(0);
                 let addresses: Vec<Pubkey> =
                     chunk.iter().map(|(i, _)| runs[*i].0.account).collect();
+                // Client entries are mostly keys, but zstd still wins on the
+                // zeroed and repeated fields around them.
                 let slices = self
-                    .fetch_window(&addresses, Window { offset, len })
+                    .fetch_window(
+                        &addresses,
+                        Window { offset, len },
+                        UiAccountEncoding::Base64Zstd,
+                    )
                     .await?;
                 for ((i, _), ui) in chunk.iter().zip(slices) {
                     if let Some(bytes) = ui.and_then(|ui| ui.data.decode()) {
@@ -375,7 +386,7 @@ impl Coordinator {
                     detail: Some(detail),
                     ..
                 }) => {
-                    out.insert(target.account, detail);
+                    out.insert(target.account, summary(detail));
                 }
                 Ok(_) => {}
                 Err(e) => self.stats.record(&CollectError::Decode {
@@ -385,6 +396,17 @@ impl Coordinator {
             }
         }
         Ok(out)
+    }
+}
+
+/// Keep the counts and sums of a detail, not its client lists: the metrics
+/// and views need only those, and the lists are most of a run's memory.
+fn summary(detail: RunDetail) -> RunDetail {
+    RunDetail {
+        epoch_clients: Vec::new(),
+        exited_clients: Vec::new(),
+        registered_clients: Vec::new(),
+        ..detail
     }
 }
 
@@ -741,7 +763,7 @@ fn encode_runs(runs: &[RunEntry], out: &mut DescriptorEncoder<'_>) -> fmt::Resul
     per_run(
         out,
         runs,
-        "psyche_run_tokens_total",
+        "psyche_run_total_tokens",
         "Tokens the run will have trained after total_steps, including the batch-size ramp",
         None,
         |r| Some(as_i64(r.run.tokens_total())),

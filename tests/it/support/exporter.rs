@@ -187,3 +187,39 @@ pub fn assert_golden(name: &str, actual: &str) {
         );
     }
 }
+
+/// `promtool check metrics` accepts `text` with no warning. The README's test
+/// command installs Debian's `prometheus` package, which ships promtool;
+/// `$PROMTOOL` overrides where it is.
+pub fn assert_promtool_accepts(text: &str) {
+    let promtool = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".to_owned());
+    let mut child = match std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "cannot run {promtool} ({e}): run the README's test command, which installs Debian's prometheus package"
+        ),
+    };
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool check metrics:\n{said}"
+    );
+}

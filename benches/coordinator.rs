@@ -1,0 +1,265 @@
+//! The coordinator collector against a fake RPC node serving N generated runs
+//! (default 1,000; `cargo test` runs it with 50 as a smoke test): bytes and
+//! requests per poll for each tier next to fetching whole accounts, poll
+//! duration, `/metrics` encode time, and the real binary's RSS.
+//!
+//! `cargo build --release && cargo bench --bench coordinator`
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/it/support/fake_rpc.rs"]
+#[allow(dead_code)]
+mod fake_rpc;
+#[path = "../tests/it/support/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prometheus_client::registry::Registry;
+use psyche_exporter::collectors::coordinator::{
+    Coordinator, PROGRAM_LEGACY, PROGRAM_V1, ProgramId, Settings,
+};
+use psyche_exporter::exposition::Format;
+use psyche_exporter::health::Health;
+use psyche_exporter::poller::{Collector, Slot, Stats, Watched, poll_once, render};
+use psyche_exporter::rpc::{Rpc, http_client};
+use solana_account_decoder_client_types::UiAccountEncoding;
+use solana_pubkey::Pubkey;
+use solana_rpc_client_api::config::RpcAccountInfoConfig;
+
+struct Tally {
+    bytes: u64,
+    requests: u64,
+}
+
+fn tally(stats: &Stats) -> Tally {
+    Tally {
+        bytes: stats.bytes(),
+        requests: stats.requests().iter().map(|(_, n)| n).sum(),
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[tokio::main]
+async fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let n: usize = if benching { 1000 } else { 50 };
+    let fake = fake_rpc::FakeRpc::start().await;
+    let served = fixtures::serve_generated(&fake, n);
+    let url: psyche_exporter::rpc::RpcUrl = fake.endpoint.parse().unwrap();
+
+    // Two polls of the real collector: the first reads both tiers, the second
+    // only the state tier (the detail tier is not due again for an hour).
+    let stats = Stats::new("coordinator");
+    let collector = Coordinator::new(
+        Rpc::new(
+            http_client(Duration::from_secs(30)).unwrap(),
+            url.clone(),
+            Arc::clone(&stats),
+        ),
+        Settings {
+            programs: vec![
+                PROGRAM_V1.parse::<ProgramId>().unwrap(),
+                PROGRAM_LEGACY.parse().unwrap(),
+            ],
+            run_ids: vec![],
+            detail_interval: Duration::from_secs(3600),
+            max_age: Duration::from_secs(90),
+        },
+        Arc::clone(&stats),
+    );
+    let t0 = Instant::now();
+    let snapshot = collector.poll().await.unwrap();
+    let both = t0.elapsed();
+    let after_first = tally(&stats);
+    assert_eq!(snapshot.runs.len(), n);
+    let t1 = Instant::now();
+    collector.poll().await.unwrap();
+    let state_only = t1.elapsed();
+    let after_second = tally(&stats);
+    let state = Tally {
+        bytes: after_second.bytes - after_first.bytes,
+        requests: after_second.requests - after_first.requests,
+    };
+    let detail = Tally {
+        bytes: after_first.bytes - state.bytes,
+        requests: after_first.requests - state.requests,
+    };
+
+    // The alternative: whole accounts, as base64 and as base64+zstd.
+    let mut whole = Vec::new();
+    for encoding in [UiAccountEncoding::Base64, UiAccountEncoding::Base64Zstd] {
+        let stats = Stats::new("full");
+        let rpc = Rpc::new(
+            http_client(Duration::from_secs(60)).unwrap(),
+            url.clone(),
+            Arc::clone(&stats),
+        );
+        let keys: Vec<Pubkey> = served.iter().map(|s| s.account.parse().unwrap()).collect();
+        for chunk in keys.chunks(100) {
+            let config = RpcAccountInfoConfig {
+                encoding: Some(encoding),
+                ..RpcAccountInfoConfig::default()
+            };
+            rpc.client
+                .get_multiple_ui_accounts_with_config(chunk, config)
+                .await
+                .unwrap();
+        }
+        whole.push((encoding, tally(&stats)));
+    }
+
+    // What a poll pays once: encoding the snapshot's families.
+    let snapshot = Arc::new(snapshot);
+    let t = Instant::now();
+    let rendered = render::<Coordinator>(&snapshot, Format::OpenMetrics).unwrap();
+    let render_time = t.elapsed();
+    drop(rendered);
+
+    // What a scrape pays: the exporter's /metrics body from the published
+    // snapshot plus the live health families, as the HTTP handler builds it.
+    let slot: Arc<Slot<Coordinator>> = Slot::new(
+        Arc::clone(&stats),
+        Duration::from_secs(30),
+        Duration::from_secs(90),
+    );
+    poll_once(&collector, &slot, Duration::from_secs(30)).await;
+    let _ = slot.body(Format::Text); // as the first scrape does; later polls pre-render
+    poll_once(&collector, &slot, Duration::from_secs(30)).await;
+    let watched: Vec<Arc<dyn Watched>> = vec![slot.clone()];
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Health::new(watched.clone())));
+    let mut times: Vec<Duration> = (0..if benching { 2000 } else { 20 })
+        .map(|_| {
+            let t = Instant::now();
+            let body = Format::Text.scrape(&watched, &registry).unwrap();
+            std::hint::black_box(body.len());
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];
+    let body_len: usize = Format::Text
+        .scrape(&watched, &registry)
+        .unwrap()
+        .iter()
+        .map(|c| c.len())
+        .sum();
+
+    let per_run = |t: &Tally| t.bytes as f64 / n as f64 / 1024.0;
+    println!("coordinator collector, {n} runs served by the fake RPC");
+    println!("| tier | requests per poll | bytes per poll | per run |");
+    println!("|---|---|---|---|");
+    println!(
+        "| state (every poll) | {} | {:.0} KiB | {:.2} KiB |",
+        state.requests,
+        state.bytes as f64 / 1024.0,
+        per_run(&state)
+    );
+    println!(
+        "| detail (every detail-interval) | {} | {:.0} KiB | {:.2} KiB |",
+        detail.requests,
+        detail.bytes as f64 / 1024.0,
+        per_run(&detail)
+    );
+    for (encoding, t) in &whole {
+        println!(
+            "| whole accounts, {encoding:?} | {} | {:.0} KiB | {:.2} KiB |",
+            t.requests,
+            t.bytes as f64 / 1024.0,
+            per_run(t)
+        );
+    }
+    println!("poll duration: state+detail {both:.2?}, state only {state_only:.2?}");
+    println!("snapshot render (once per poll and wanted format): {render_time:.2?}");
+    println!(
+        "/metrics scrape body ({} KiB): p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        body_len / 1024,
+        pct(0.5),
+        pct(0.99),
+        times.last().unwrap()
+    );
+
+    // RSS of the real binary polling the same fake.
+    let bin = format!(
+        "{}/target/{}/psyche-exporter",
+        env!("CARGO_MANIFEST_DIR"),
+        if benching { "release" } else { "debug" }
+    );
+    if !std::path::Path::new(&bin).exists() {
+        println!("(no {bin}: skipping RSS)");
+        return;
+    }
+    let mut child = Command::new(&bin)
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--no-collector.solana",
+            "--no-collector.pool",
+            "--no-collector.treasurer",
+            "--no-collector.huggingface",
+            "--coordinator.interval=1s",
+            "--coordinator.timeout=900ms",
+            "--coordinator.detail-interval=3s",
+        ])
+        .arg(format!("--coordinator.rpc-url={}", fake.endpoint))
+        .envs(
+            std::env::var("BENCH_MALLOC_ARENA_MAX")
+                .ok()
+                .map(|v| ("MALLOC_ARENA_MAX", v)),
+        )
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let address = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split(' ')
+                    .find_map(|kv| kv.strip_prefix("address=").map(str::to_owned))
+            })
+    })
+    .join()
+    .unwrap()
+    .expect("the exporter logs its address");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let polls_before = fake.calls("getProgramAccounts");
+    loop {
+        let text = reqwest::get(format!("http://{address}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let runs = text
+            .lines()
+            .filter(|l| l.starts_with("psyche_run_step{"))
+            .count();
+        // Ten polls (twenty discovery calls: two programs) after all runs show.
+        if runs == n && fake.calls("getProgramAccounts") >= polls_before + 20 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "exporter never showed {n} runs");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rss = rss_kib(child.id()).unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "exporter RSS with {n} runs after 10 polls: {:.1} MiB",
+        rss as f64 / 1024.0
+    );
+}
