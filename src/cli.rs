@@ -227,8 +227,9 @@ pub struct HuggingFaceArgs {
     /// another author, plus the commits of repos whose sha changed.
     #[arg(id = "hf.interval", long = "hf.interval", env = "PSYCHE_EXPORTER_HF_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub interval: Duration,
-    /// Deadline for one poll, and for each request (must be shorter than the interval).
-    #[arg(id = "hf.timeout", long = "hf.timeout", env = "PSYCHE_EXPORTER_HF_TIMEOUT", default_value = "1m", value_parser = parse_duration)]
+    /// Deadline for one request to the Hub (must be shorter than the interval); a whole
+    /// poll gets half the remaining interval on top.
+    #[arg(id = "hf.timeout", long = "hf.timeout", env = "PSYCHE_EXPORTER_HF_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// How long to keep serving a repo's last good values while it cannot be read
     /// [default: 3 × interval].

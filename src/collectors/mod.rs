@@ -133,7 +133,9 @@ impl Collectors {
                 collector: Arc::new(collector),
                 slot: Slot::new(stats, h.interval, max_age),
                 interval: h.interval,
-                deadline: h.timeout,
+                // Each request is cut at `timeout`; the margin lets a poll with
+                // one slow repo still publish the others.
+                deadline: h.timeout + (h.interval - h.timeout) / 2,
             };
             let slot = started.spawn(tasks, registry);
             if let Some(runs) = &out.coordinator {

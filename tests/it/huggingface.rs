@@ -629,13 +629,13 @@ async fn server_errors_are_status_and_bad_json_is_decode() {
     exp.metrics_until("first poll", WAIT, |t| value(t, UP) == Some(1.0))
         .await;
     // One repo's commits fail: counted, the rest is served.
-    hub.patch_model(
-        CONSILIENCE,
-        json!({"sha": "abcdef0123456789abcdef0123456789abcdef01"}),
-    );
     hub.fail(
         &format!("/api/models/{CONSILIENCE}/commits/main"),
         Fault::Status(500),
+    );
+    hub.patch_model(
+        CONSILIENCE,
+        json!({"sha": "abcdef0123456789abcdef0123456789abcdef01"}),
     );
     let text = exp
         .metrics_until("a 500", WAIT, |t| {
