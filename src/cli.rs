@@ -10,6 +10,7 @@ use clap::{Args, Parser, ValueEnum};
 use std::str::FromStr;
 
 use crate::collectors::coordinator::{PROGRAM_LEGACY, PROGRAM_V1, ProgramId};
+use crate::collectors::huggingface::{DEFAULT_AUTHOR, DEFAULT_ENDPOINT, Token};
 use crate::rpc::RpcUrl;
 
 /// Prometheus exporter for the Psyche decentralized training network: training
@@ -210,6 +211,30 @@ pub struct HuggingFaceArgs {
         env = "PSYCHE_EXPORTER_NO_COLLECTOR_HUGGINGFACE"
     )]
     pub disabled: bool,
+    /// Base URL of the HuggingFace Hub.
+    #[arg(id = "hf.endpoint", long = "hf.endpoint", env = "PSYCHE_EXPORTER_HF_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_parser = parse_hf_endpoint)]
+    pub endpoint: url::Url,
+    /// Author (user or organisation) whose models to watch (repeatable). The repos the
+    /// runs' on-chain checkpoints name are always watched too.
+    #[arg(id = "hf.author", long = "hf.author", env = "PSYCHE_EXPORTER_HF_AUTHOR", value_delimiter = ',', default_values_t = [DEFAULT_AUTHOR.to_owned()], value_parser = parse_author)]
+    pub authors: Vec<String>,
+    /// File holding a HuggingFace access token, sent as a Bearer token (raises the rate
+    /// limit, reaches private repos). Without it the HF_TOKEN environment variable is
+    /// used when set. The token is never logged or shown.
+    #[arg(id = "hf.token-file", long = "hf.token-file", env = "PSYCHE_EXPORTER_HF_TOKEN_FILE", value_name = "FILE", value_parser = parse_token_file)]
+    pub token: Option<Token>,
+    /// How often to poll the Hub: one request per author page and per run-named repo of
+    /// another author, plus the commits of repos whose sha changed.
+    #[arg(id = "hf.interval", long = "hf.interval", env = "PSYCHE_EXPORTER_HF_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one request to the Hub (must be shorter than the interval); a whole
+    /// poll gets half the remaining interval on top.
+    #[arg(id = "hf.timeout", long = "hf.timeout", env = "PSYCHE_EXPORTER_HF_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving a repo's last good values while it cannot be read
+    /// [default: 3 × interval].
+    #[arg(id = "hf.max-age", long = "hf.max-age", env = "PSYCHE_EXPORTER_HF_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
 }
 
 impl Cli {
@@ -224,6 +249,16 @@ impl Cli {
             check_timing("coordinator", c.interval, c.timeout)?;
             if c.program_ids.is_empty() {
                 return Err("--coordinator.program-id: name at least one program".into());
+            }
+        }
+        let h = &self.huggingface;
+        if !h.disabled {
+            check_timing("hf", h.interval, h.timeout)?;
+            if h.authors.is_empty() && self.coordinator.disabled {
+                return Err(
+                    "--hf.author: name at least one author, or enable the coordinator collector"
+                        .into(),
+                );
             }
         }
         Ok(())
@@ -314,6 +349,31 @@ impl clap::builder::TypedValueParser for RpcUrlParser {
     }
 }
 
+fn parse_hf_endpoint(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a valid URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http or https URL with a host".into());
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a query or credentials (use --hf.token-file)".into());
+    }
+    Ok(url)
+}
+
+/// A HuggingFace user or organisation name.
+fn parse_author(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 96
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then(|| s.to_owned())
+        .ok_or_else(|| "not a HuggingFace user or organisation name".into())
+}
+
+fn parse_token_file(s: &str) -> Result<Token, String> {
+    Token::from_file(std::path::Path::new(s))
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 500ms, 15s, 5m)"))
 }
@@ -378,6 +438,32 @@ mod tests {
     }
 
     #[test]
+    fn hf_defaults_and_token_file() {
+        let cli = Cli::try_parse_validated(["x"]).unwrap();
+        let h = &cli.huggingface;
+        assert_eq!(h.endpoint.as_str(), "https://huggingface.co/");
+        assert_eq!(h.authors, ["PsycheFoundation"]);
+        assert_eq!(h.interval, Duration::from_secs(300));
+        assert!(h.token.is_none());
+        let path = std::env::temp_dir().join(format!("hf-token-{}", std::process::id()));
+        std::fs::write(&path, "hf_abcSECRET\n").unwrap();
+        let cli = Cli::try_parse_validated([
+            "x".to_owned(),
+            format!("--hf.token-file={}", path.display()),
+            "--hf.author=a".to_owned(),
+            "--hf.author=b".to_owned(),
+        ])
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let h = &cli.huggingface;
+        assert_eq!(h.token.as_ref().map(Token::expose), Some("hf_abcSECRET"));
+        assert_eq!(h.authors, ["a", "b"]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
     fn bad_values_are_usage_errors() {
         for args in [
             &["x", "--solana.interval=soon"][..],
@@ -386,6 +472,12 @@ mod tests {
             &["x", "--solana.timeout=20s"],
             &["x", "--web.telemetry-path=metrics"],
             &["x", "--log.format=xml"],
+            &["x", "--hf.endpoint=ftp://hub"],
+            &["x", "--hf.endpoint=https://user:pw@hub"],
+            &["x", "--hf.timeout=5m"],
+            &["x", "--hf.interval=0s"],
+            &["x", "--hf.author=a/b"],
+            &["x", "--hf.token-file=/nonexistent/token"],
         ] {
             let err = Cli::try_parse_validated(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

@@ -5,7 +5,9 @@
 //! - [`poller`]: the [`poller::Collector`] trait, the poll loop, last-good
 //!   snapshots and their max age: everything about time.
 //! - [`collectors`]: one file per upstream; each fetches into an immutable
-//!   snapshot and encodes it. [`collectors::solana`] is the RPC health collector.
+//!   snapshot and encodes it. [`collectors::solana`] is the RPC health collector,
+//!   [`collectors::coordinator`] the training runs, [`collectors::huggingface`] the Hub
+//!   models; [`collectors::checkpoints`] joins the last two at scrape time.
 //! - [`rpc`]: the Solana JSON-RPC transport shared by Solana-side collectors.
 //! - [`health`]: the one encoder of `psyche_exporter_*` for every collector.
 //! - [`exposition`]: family helpers and OpenMetrics/0.0.4 negotiation.

@@ -4,7 +4,9 @@
 //! slots rather than a list of trait objects: views that need a collector's
 //! snapshot (JSON, CLI) read its slot with its real type.
 
+pub mod checkpoints;
 pub mod coordinator;
+pub mod huggingface;
 pub mod solana;
 
 use std::sync::Arc;
@@ -24,6 +26,8 @@ pub struct Collectors {
     pub solana: Option<Arc<Slot<solana::SolanaRpc>>>,
     /// Training runs.
     pub coordinator: Option<Arc<Slot<coordinator::Coordinator>>>,
+    /// HuggingFace models and checkpoints.
+    pub huggingface: Option<Arc<Slot<huggingface::HuggingFace>>>,
 }
 
 /// A started collector: its slot, and what its poll loop needs.
@@ -105,6 +109,44 @@ impl Collectors {
             };
             out.coordinator = Some(started.spawn(tasks));
         }
+        if !cli.huggingface.disabled {
+            let h = &cli.huggingface;
+            let stats = Stats::new(huggingface::HuggingFace::NAME);
+            let max_age = max_age(h.max_age, h.interval);
+            let token = h.token.clone().or_else(|| {
+                std::env::var("HF_TOKEN")
+                    .ok()
+                    .as_deref()
+                    .and_then(huggingface::Token::new)
+            });
+            let collector = huggingface::HuggingFace::new(
+                crate::rpc::http_client(h.timeout)?,
+                huggingface::Settings {
+                    endpoint: h.endpoint.clone(),
+                    authors: h.authors.clone(),
+                    token,
+                    max_age,
+                },
+                Arc::clone(&stats),
+                out.coordinator.clone(),
+            );
+            let started = Started {
+                collector: Arc::new(collector),
+                slot: Slot::new(stats, h.interval, max_age),
+                interval: h.interval,
+                // Each request is cut at `timeout`; the margin lets a poll with
+                // one slow repo still publish the others.
+                deadline: h.timeout + (h.interval - h.timeout) / 2,
+            };
+            let slot = started.spawn(tasks, registry);
+            if let Some(runs) = &out.coordinator {
+                registry.register_collector(Box::new(checkpoints::Checkpoints::new(
+                    Arc::clone(runs),
+                    Arc::clone(&slot),
+                )));
+            }
+            out.huggingface = Some(slot);
+        }
         Ok(out)
     }
 
@@ -115,6 +157,9 @@ impl Collectors {
             out.push(Arc::clone(s) as Arc<dyn Watched>);
         }
         if let Some(s) = &self.coordinator {
+            out.push(Arc::clone(s) as Arc<dyn Watched>);
+        }
+        if let Some(s) = &self.huggingface {
             out.push(Arc::clone(s) as Arc<dyn Watched>);
         }
         out

@@ -8,4 +8,5 @@ mod cli;
 mod coordinator;
 mod docs;
 mod exposition;
+mod huggingface;
 mod solana;

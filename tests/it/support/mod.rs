@@ -4,5 +4,6 @@
 #![allow(dead_code)]
 
 pub mod exporter;
+pub mod fake_hub;
 pub mod fake_rpc;
 pub mod fixtures;

@@ -1,0 +1,1059 @@
+//! HuggingFace Hub (`collector="huggingface"`): the models of the watched authors and
+//! of every repo a run's on-chain checkpoint names, and their `step <N>` commits.
+//!
+//! Per poll, against `--hf.endpoint`:
+//! 1. `GET /api/models?author=<author>&expand=sha&expand=lastModified&…` for each
+//!    `--hf.author`, following `Link: <…>; rel="next"` pages (method `models`);
+//! 2. `GET /api/models/{repo}?expand=…` for each repo a run names (Hub and P2P
+//!    checkpoints, read from the coordinator collector's latest snapshot) that no listed
+//!    author owns (method `model_info`);
+//! 3. `GET /api/models/{repo}/commits/main`, all pages, only for repos whose `sha`
+//!    changed since the last poll (method `commits`). Psyche clients push one commit
+//!    titled `step <N>` per epoch and record its sha on chain.
+//!
+//! Nothing here ever requests a `resolve/` URL: those count as downloads and would
+//! inflate `downloads`, the very figure this collector reports. Every URL is built from
+//! `/api/` path segments, and `Link` pages are followed only on the same origin and
+//! under `/api/`.
+//!
+//! | metric | labels |
+//! |---|---|
+//! | `psyche_hf_model_info` | repo, pipeline_tag, library |
+//! | `psyche_hf_model_state` | repo, state (`ok`, `unauthorized`, `not_found`) |
+//! | `psyche_hf_model_last_modified_timestamp_seconds`, `_downloads`, `_likes`, `_storage_bytes`, `_parameters`, `_commits` | repo |
+//! | `psyche_hf_checkpoint_timestamp_seconds`, `psyche_hf_checkpoint_step` | repo |
+//! | `psyche_hf_rate_limit_remaining` | |
+//!
+//! Failure behaviour: a failed author listing fails the poll (the last snapshot is kept
+//! until max age). A 401/403/404 for one repo is that repo's state, not an error. Any
+//! other failure for one repo (5xx, malformed JSON, timeout) is counted and the repo's
+//! last good values are served until max age. On HTTP 429 the collector makes no request
+//! until the Hub's `RateLimit` reset (when it says `r=0`) or its `Retry-After` has
+//! passed (at most ten minutes); polls meanwhile serve the remembered repos and mark the
+//! collector incomplete without counting new errors.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::registry::Unit;
+use reqwest::header::{HeaderMap, LINK, RETRY_AFTER};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::collectors::coordinator::Coordinator;
+use crate::collectors::coordinator::account::Checkpoint;
+use crate::error::CollectError;
+use crate::exposition::gauge;
+use crate::poller::{Collector, Slot, Stats};
+
+/// The public Hub.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+/// The author whose models are listed by default.
+pub const DEFAULT_AUTHOR: &str = "PsycheFoundation";
+
+/// The model properties we read, asked for explicitly (the list endpoint returns
+/// fewer fields otherwise).
+const EXPAND: [&str; 8] = [
+    "sha",
+    "lastModified",
+    "downloads",
+    "likes",
+    "usedStorage",
+    "safetensors",
+    "pipeline_tag",
+    "library_name",
+];
+
+/// A bound on `Link` pages per listing, so a looping `next` cannot hold a poll.
+const MAX_PAGES: usize = 200;
+/// The longest wait after a 429 we honour; a broken header must not silence the
+/// collector for days.
+const MAX_WAIT: Duration = Duration::from_secs(600);
+/// The wait after a 429 that says nothing about when to come back.
+const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// A HuggingFace access token. It never prints: `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A token from text (surrounding whitespace dropped); `None` when empty.
+    pub fn new(text: &str) -> Option<Token> {
+        let text = text.trim();
+        (!text.is_empty()).then(|| Token(text.to_owned()))
+    }
+
+    /// Read a token file. The error names the file, never its content.
+    pub fn from_file(path: &Path) -> Result<Token, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+        Token::new(&text).ok_or_else(|| format!("token file {} is empty", path.display()))
+    }
+
+    /// The token itself, for the `Authorization` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Settings of the HuggingFace collector.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base URL of the Hub.
+    pub endpoint: Url,
+    /// Authors whose models are listed.
+    pub authors: Vec<String>,
+    /// Sent as `Authorization: Bearer` when given.
+    pub token: Option<Token>,
+    /// How long a repo's last good values are served while it cannot be read.
+    pub max_age: Duration,
+}
+
+/// Every watched repo, sorted by id.
+#[derive(Debug, Clone, Default)]
+pub struct HuggingFaceSnapshot {
+    /// The repos.
+    pub repos: Vec<Repo>,
+    /// Requests left in the Hub's current rate-limit window, when it said.
+    pub rate_limit_remaining: Option<u64>,
+}
+
+impl HuggingFaceSnapshot {
+    /// The repo `id`, if watched.
+    pub fn repo(&self, id: &str) -> Option<&Repo> {
+        self.repos
+            .binary_search_by(|r| r.id.as_str().cmp(id))
+            .ok()
+            .and_then(|i| self.repos.get(i))
+    }
+}
+
+/// One model repo.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    /// `owner/name`.
+    pub id: String,
+    /// What the Hub said about it.
+    pub state: RepoState,
+}
+
+/// What the Hub said about a repo.
+#[derive(Debug, Clone)]
+pub enum RepoState {
+    /// It answered with the model.
+    Ok(Model),
+    /// 401 or 403: private, gated, or missing (the Hub answers 401 for both).
+    Unauthorized,
+    /// 404.
+    NotFound,
+}
+
+impl RepoState {
+    /// Every state label value.
+    pub const NAMES: [&'static str; 3] = ["ok", "unauthorized", "not_found"];
+
+    /// The `state` label value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RepoState::Ok(_) => "ok",
+            RepoState::Unauthorized => "unauthorized",
+            RepoState::NotFound => "not_found",
+        }
+    }
+
+    /// The model, when the Hub answered with one.
+    pub fn model(&self) -> Option<&Model> {
+        match self {
+            RepoState::Ok(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// A model as the Hub describes it.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Head commit of `main`.
+    pub sha: Option<String>,
+    /// `lastModified`, Unix seconds.
+    pub last_modified: Option<i64>,
+    /// Downloads in the last 30 days.
+    pub downloads: Option<u64>,
+    /// Likes.
+    pub likes: Option<u64>,
+    /// `usedStorage`, bytes.
+    pub storage_bytes: Option<u64>,
+    /// `safetensors.total`.
+    pub parameters: Option<u64>,
+    /// `pipeline_tag`.
+    pub pipeline_tag: Option<String>,
+    /// `library_name`.
+    pub library: Option<String>,
+    /// The commits of `main`, when they could be read.
+    pub history: Option<Arc<History>>,
+}
+
+/// The commits of a repo's `main`, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// The commits.
+    pub commits: Vec<Commit>,
+}
+
+impl History {
+    /// The head commit.
+    pub fn newest(&self) -> Option<&Commit> {
+        self.commits.first()
+    }
+
+    /// The newest commit titled `step <N>`.
+    pub fn newest_checkpoint(&self) -> Option<&Commit> {
+        self.commits.iter().find(|c| c.step.is_some())
+    }
+
+    /// The commit `sha` (full hex, any case).
+    pub fn find(&self, sha: &str) -> Option<&Commit> {
+        self.commits.iter().find(|c| c.id.eq_ignore_ascii_case(sha))
+    }
+}
+
+/// One commit.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The sha.
+    pub id: String,
+    /// Commit date, Unix seconds.
+    pub timestamp: Option<i64>,
+    /// N of a `step <N>` title.
+    pub step: Option<u64>,
+}
+
+/// The collector.
+pub struct HuggingFace {
+    http: reqwest::Client,
+    settings: Settings,
+    stats: Arc<Stats>,
+    runs: Option<Arc<Slot<Coordinator>>>,
+    memory: Mutex<Memory>,
+}
+
+impl fmt::Debug for HuggingFace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HuggingFace")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the collector remembers between polls.
+#[derive(Debug, Default)]
+struct Memory {
+    /// Last good state per repo.
+    repos: HashMap<String, Remembered>,
+    /// No request before this (after a 429).
+    backoff_until: Option<Instant>,
+    /// The latest `RateLimit` remaining count.
+    rate_limit_remaining: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct Remembered {
+    state: RepoState,
+    /// When the Hub last answered for this repo.
+    at: Instant,
+    /// The `sha` (or `lastModified`) the history was read at.
+    commits_for: Option<String>,
+}
+
+/// A page (or all pages) of an answer, or a per-repo state.
+enum Fetched<T> {
+    Found { value: T, next: Option<Url> },
+    Unauthorized,
+    NotFound,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireModel {
+    id: String,
+    sha: Option<String>,
+    #[serde(rename = "lastModified")]
+    last_modified: Option<String>,
+    downloads: Option<u64>,
+    likes: Option<u64>,
+    #[serde(rename = "usedStorage")]
+    used_storage: Option<u64>,
+    safetensors: Option<WireSafetensors>,
+    pipeline_tag: Option<String>,
+    library_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireSafetensors {
+    total: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireCommit {
+    id: String,
+    title: Option<String>,
+    date: Option<String>,
+}
+
+impl WireModel {
+    fn into_model(self) -> Model {
+        Model {
+            sha: self.sha,
+            last_modified: self.last_modified.as_deref().and_then(unix_seconds),
+            downloads: self.downloads,
+            likes: self.likes,
+            storage_bytes: self.used_storage,
+            parameters: self.safetensors.and_then(|s| s.total),
+            pipeline_tag: self.pipeline_tag,
+            library: self.library_name,
+            history: None,
+        }
+    }
+}
+
+/// An ISO-8601 UTC time as the Hub writes it (`2025-03-25T12:00:00.000Z`).
+fn unix_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let text = text
+        .strip_suffix("+00:00")
+        .map_or_else(|| text.to_owned(), |t| format!("{t}Z"));
+    let at = humantime::parse_rfc3339(&text).ok()?;
+    i64::try_from(at.duration_since(UNIX_EPOCH).ok()?.as_secs()).ok()
+}
+
+/// N of a commit titled `step <N>`, as Psyche's uploader writes it.
+fn step_of(title: &str) -> Option<u64> {
+    title.trim().strip_prefix("step ")?.trim().parse().ok()
+}
+
+/// Whether `id` is a plain `owner/name` repo id (it comes from the chain, so it is
+/// checked before it goes into a URL).
+pub fn valid_repo_id(id: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 96
+            && !p.starts_with(['.', '-'])
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    matches!(id.split_once('/'), Some((owner, name)) if part(owner) && part(name))
+}
+
+/// `RateLimit: "api";r=<remaining>;t=<seconds to reset>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct RateLimit {
+    remaining: Option<u64>,
+    reset: Option<u64>,
+}
+
+impl RateLimit {
+    fn parse(text: &str) -> Option<RateLimit> {
+        let mut out = RateLimit::default();
+        for part in text.split(';').map(str::trim) {
+            if let Some(r) = part.strip_prefix("r=") {
+                out.remaining = r.trim().parse().ok();
+            } else if let Some(t) = part.strip_prefix("t=") {
+                out.reset = t.trim().parse().ok();
+            }
+        }
+        (out != RateLimit::default()).then_some(out)
+    }
+}
+
+/// How long to leave the Hub alone after a 429: until the window resets when
+/// `RateLimit` says nothing is left, else `Retry-After`, else the reset, else a minute.
+fn wait_after_429(limit: Option<RateLimit>, retry_after: Option<u64>) -> Duration {
+    let reset = limit.and_then(|l| l.reset);
+    let exhausted = limit.is_some_and(|l| l.remaining == Some(0));
+    let secs = match (exhausted, reset, retry_after) {
+        (true, Some(t), _) => Some(t + 1),
+        (_, _, Some(r)) => Some(r),
+        (_, Some(t), None) => Some(t + 1),
+        _ => None,
+    };
+    secs.map_or(DEFAULT_WAIT, |s| Duration::from_secs(s.max(1)))
+        .min(MAX_WAIT)
+}
+
+/// The `rel="next"` target of a `Link` header, resolved against `base`.
+fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|link| {
+            let mut parts = link.split(';').map(str::trim);
+            let target = parts.next()?.strip_prefix('<')?.strip_suffix('>')?;
+            parts
+                .any(|p| {
+                    p.strip_prefix("rel=")
+                        .is_some_and(|r| r.trim_matches('"').split(' ').any(|r| r == "next"))
+                })
+                .then(|| base.join(target).ok())
+                .flatten()
+        })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl HuggingFace {
+    /// A collector over `http`; `runs` is the coordinator's slot, read at each poll
+    /// for the repos the runs name.
+    pub fn new(
+        http: reqwest::Client,
+        settings: Settings,
+        stats: Arc<Stats>,
+        runs: Option<Arc<Slot<Coordinator>>>,
+    ) -> Self {
+        HuggingFace {
+            http,
+            settings,
+            stats,
+            runs,
+            memory: Mutex::new(Memory::default()),
+        }
+    }
+
+    /// `endpoint` + `/api/…` segments, each percent-encoded.
+    fn api_url<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
+        let mut url = self.settings.endpoint.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("api").extend(segments);
+        }
+        url
+    }
+
+    fn repo_url(&self, repo: &str, tail: &[&str]) -> Url {
+        let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+        let mut url = self.api_url(
+            ["models", owner, name]
+                .into_iter()
+                .chain(tail.iter().copied()),
+        );
+        if tail.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for e in EXPAND {
+                q.append_pair("expand", e);
+            }
+        }
+        url
+    }
+
+    fn list_url(&self, author: &str) -> Url {
+        let mut url = self.api_url(["models"]);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("author", author);
+            for e in EXPAND {
+                q.append_pair("expand", e);
+            }
+        }
+        url
+    }
+
+    /// Only the Hub's own API: same origin as the endpoint, under `/api/`, and
+    /// never a `resolve/` path. Guards `Link` targets, which come from upstream.
+    fn allowed(&self, url: &Url) -> bool {
+        let api = format!("{}/", self.api_url(std::iter::empty()).path());
+        url.origin() == self.settings.endpoint.origin()
+            && url.path().starts_with(&api)
+            && !url.path().split('/').any(|s| s == "resolve")
+    }
+
+    /// Repos named by the runs' Hub and P2P checkpoints.
+    fn named_repos(&self) -> BTreeSet<String> {
+        let Some(snapshot) = self.runs.as_ref().and_then(|s| s.fresh()) else {
+            return BTreeSet::new();
+        };
+        snapshot
+            .runs
+            .iter()
+            .filter_map(|r| match &r.run.model.llm()?.checkpoint {
+                Checkpoint::Hub(repo) | Checkpoint::P2P(repo) => Some(repo.repo_id.clone()),
+                _ => None,
+            })
+            .filter(|id| valid_repo_id(id))
+            .collect()
+    }
+
+    /// One GET: counted, rate-limit headers read, 401/403/404 as states.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        what: &str,
+        url: Url,
+    ) -> Result<Fetched<T>, CollectError> {
+        if !self.allowed(&url) {
+            return Err(CollectError::Decode {
+                what: what.to_owned(),
+                message: "refusing a link outside the Hub API".into(),
+            });
+        }
+        let mut request = self.http.get(url.clone());
+        if let Some(token) = &self.settings.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| CollectError::from_reqwest(what, e))?;
+        let status = response.status();
+        let headers = response.headers();
+        let limit = headers
+            .get("ratelimit")
+            .and_then(|v| v.to_str().ok())
+            .and_then(RateLimit::parse);
+        if let Some(remaining) = limit.and_then(|l| l.remaining) {
+            lock(&self.memory).rate_limit_remaining = Some(remaining);
+        }
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            let wait = wait_after_429(limit, retry_after);
+            lock(&self.memory).backoff_until = Some(Instant::now() + wait);
+            self.stats.request(method, 0);
+            return Err(CollectError::RateLimited {
+                what: what.to_owned(),
+                retry_after: Some(wait),
+            });
+        }
+        let next = next_link(headers, &url);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| CollectError::from_reqwest(what, e))?;
+        self.stats.request(method, body.len() as u64);
+        match status.as_u16() {
+            401 | 403 => return Ok(Fetched::Unauthorized),
+            404 => return Ok(Fetched::NotFound),
+            _ if !status.is_success() => {
+                return Err(CollectError::Status {
+                    what: what.to_owned(),
+                    status: status.as_u16(),
+                });
+            }
+            _ => {}
+        }
+        let value = serde_json::from_slice(&body).map_err(|e| CollectError::Decode {
+            what: what.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(Fetched::Found { value, next })
+    }
+
+    /// Every page of a list, following `Link: rel="next"`.
+    async fn get_all<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        what: &str,
+        url: Url,
+    ) -> Result<Fetched<Vec<T>>, CollectError> {
+        let mut out = Vec::new();
+        let mut next = Some(url);
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(CollectError::Decode {
+                    what: what.to_owned(),
+                    message: format!("more than {MAX_PAGES} pages"),
+                });
+            }
+            match self.get::<Vec<T>>(method, what, url).await? {
+                Fetched::Found { value, next: n } => {
+                    out.extend(value);
+                    next = n;
+                }
+                other if pages == 1 => return Ok(other),
+                _ => {
+                    return Err(CollectError::Decode {
+                        what: what.to_owned(),
+                        message: "a next page vanished".into(),
+                    });
+                }
+            }
+        }
+        Ok(Fetched::Found {
+            value: out,
+            next: None,
+        })
+    }
+
+    /// The models of `author`, every page.
+    async fn list(&self, author: &str) -> Result<Vec<WireModel>, CollectError> {
+        let what = format!("hf models?author={author}");
+        match self
+            .get_all::<WireModel>("models", &what, self.list_url(author))
+            .await?
+        {
+            Fetched::Found { value, .. } => Ok(value),
+            // The listing itself refused: a bad token, not a repo's state.
+            Fetched::Unauthorized => Err(CollectError::Status { what, status: 401 }),
+            Fetched::NotFound => Err(CollectError::Status { what, status: 404 }),
+        }
+    }
+
+    async fn model_info(&self, repo: &str) -> Result<RepoState, CollectError> {
+        let what = format!("hf model_info {repo}");
+        Ok(
+            match self
+                .get::<WireModel>("model_info", &what, self.repo_url(repo, &[]))
+                .await?
+            {
+                Fetched::Found { value, .. } => RepoState::Ok(value.into_model()),
+                Fetched::Unauthorized => RepoState::Unauthorized,
+                Fetched::NotFound => RepoState::NotFound,
+            },
+        )
+    }
+
+    async fn commits(&self, repo: &str) -> Result<History, CollectError> {
+        let what = format!("hf commits {repo}");
+        let wire = match self
+            .get_all::<WireCommit>("commits", &what, self.repo_url(repo, &["commits", "main"]))
+            .await?
+        {
+            Fetched::Found { value, .. } => value,
+            // A repo with no commit on main has no branch to list.
+            Fetched::NotFound => Vec::new(),
+            Fetched::Unauthorized => return Err(CollectError::Status { what, status: 401 }),
+        };
+        Ok(History {
+            commits: wire
+                .into_iter()
+                .map(|c| Commit {
+                    step: c.title.as_deref().and_then(step_of),
+                    timestamp: c.date.as_deref().and_then(unix_seconds),
+                    id: c.id,
+                })
+                .collect(),
+        })
+    }
+
+    fn snapshot(&self, repos: &HashMap<String, Remembered>) -> HuggingFaceSnapshot {
+        let mut repos: Vec<Repo> = repos
+            .iter()
+            .map(|(id, r)| Repo {
+                id: id.clone(),
+                state: r.state.clone(),
+            })
+            .collect();
+        repos.sort_by(|a, b| a.id.cmp(&b.id));
+        HuggingFaceSnapshot {
+            repos,
+            rate_limit_remaining: lock(&self.memory).rate_limit_remaining,
+        }
+    }
+}
+
+impl Collector for HuggingFace {
+    const NAME: &'static str = "huggingface";
+    type Snapshot = HuggingFaceSnapshot;
+
+    async fn poll(&self) -> Result<HuggingFaceSnapshot, CollectError> {
+        let now = Instant::now();
+        let max_age = self.settings.max_age;
+        let (previous, backoff) = {
+            let memory = lock(&self.memory);
+            (memory.repos.clone(), memory.backoff_until)
+        };
+        let carried = |id: &str| {
+            previous
+                .get(id)
+                .filter(|r| now.saturating_duration_since(r.at) <= max_age)
+                .cloned()
+        };
+        if let Some(until) = backoff.filter(|u| *u > now) {
+            self.stats.incomplete(format!(
+                "rate limited by the Hub: next request in {}s",
+                until.saturating_duration_since(now).as_secs()
+            ));
+            let kept: HashMap<String, Remembered> = previous
+                .keys()
+                .filter_map(|id| Some((id.clone(), carried(id)?)))
+                .collect();
+            return Ok(self.snapshot(&kept));
+        }
+
+        let mut repos: HashMap<String, Remembered> = HashMap::new();
+        for author in &self.settings.authors {
+            for model in self.list(author).await? {
+                let commits_for = previous.get(&model.id).and_then(|r| r.commits_for.clone());
+                repos.insert(
+                    model.id.clone(),
+                    Remembered {
+                        state: RepoState::Ok(model.into_model()),
+                        at: now,
+                        commits_for,
+                    },
+                );
+            }
+        }
+
+        let mut halted = false;
+        for id in self.named_repos() {
+            if repos.contains_key(&id) {
+                continue;
+            }
+            let answer = if halted {
+                None
+            } else {
+                match self.model_info(&id).await {
+                    Ok(state) => Some(state),
+                    Err(e) => {
+                        halted |= matches!(e, CollectError::RateLimited { .. });
+                        self.stats.record(&e);
+                        None
+                    }
+                }
+            };
+            let entry = match answer {
+                Some(state) => Some(Remembered {
+                    state,
+                    at: now,
+                    commits_for: previous.get(&id).and_then(|r| r.commits_for.clone()),
+                }),
+                None => carried(&id),
+            };
+            if let Some(entry) = entry {
+                repos.insert(id, entry);
+            }
+        }
+
+        let mut ids: Vec<String> = repos.keys().cloned().collect();
+        ids.sort();
+        for id in ids {
+            let Some(entry) = repos.get_mut(&id) else {
+                continue;
+            };
+            if entry.at != now {
+                continue; // carried: its history came along
+            }
+            let RepoState::Ok(model) = &mut entry.state else {
+                entry.commits_for = None;
+                continue;
+            };
+            let key = model
+                .sha
+                .clone()
+                .or_else(|| model.last_modified.map(|t| t.to_string()));
+            let known = previous
+                .get(&id)
+                .and_then(|r| r.state.model())
+                .and_then(|m| m.history.clone());
+            if key.is_some() && key == entry.commits_for && known.is_some() {
+                model.history = known;
+                continue;
+            }
+            model.history = known;
+            if halted {
+                continue;
+            }
+            match self.commits(&id).await {
+                Ok(history) => {
+                    model.history = Some(Arc::new(history));
+                    entry.commits_for = key;
+                }
+                Err(e) => {
+                    halted |= matches!(e, CollectError::RateLimited { .. });
+                    self.stats.record(&e);
+                }
+            }
+        }
+
+        let snapshot = self.snapshot(&repos);
+        lock(&self.memory).repos = repos;
+        Ok(snapshot)
+    }
+
+    fn encode(s: &HuggingFaceSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
+        encode_repos(s, out)
+    }
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A per-repo gauge of the repos the Hub answered for.
+fn per_model(
+    out: &mut DescriptorEncoder<'_>,
+    repos: &[Repo],
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: impl Fn(&Model) -> Option<i64>,
+) -> fmt::Result {
+    gauge(
+        out,
+        name,
+        help,
+        unit,
+        repos.iter().filter_map(|r| {
+            let v = value(r.state.model()?)?;
+            Some(([("repo", r.id.as_str())], v))
+        }),
+    )
+}
+
+fn encode_repos(s: &HuggingFaceSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
+    let repos = &s.repos;
+    gauge(
+        out,
+        "psyche_hf_model_info",
+        "A HuggingFace model of a watched author or named by a run's checkpoint (polled every --hf.interval); always 1",
+        None,
+        repos.iter().filter_map(|r| {
+            let m = r.state.model()?;
+            Some((
+                [
+                    ("repo", r.id.as_str()),
+                    ("pipeline_tag", m.pipeline_tag.as_deref().unwrap_or("")),
+                    ("library", m.library.as_deref().unwrap_or("")),
+                ],
+                1i64,
+            ))
+        }),
+    )?;
+    gauge(
+        out,
+        "psyche_hf_model_state",
+        "1 for what the Hub answered about the repo (ok; unauthorized: 401/403, private, gated or missing; not_found: 404), 0 for the others (polled every --hf.interval)",
+        None,
+        repos.iter().flat_map(|r| {
+            RepoState::NAMES.iter().map(move |state| {
+                (
+                    [("repo", r.id.as_str()), ("state", *state)],
+                    i64::from(*state == r.state.as_str()),
+                )
+            })
+        }),
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_model_last_modified_timestamp",
+        "When the model repo last changed (lastModified, Unix time; polled every --hf.interval)",
+        Some(&Unit::Seconds),
+        |m| m.last_modified,
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_model_downloads",
+        "Downloads in the last 30 days, as the Hub counts them (polled every --hf.interval)",
+        None,
+        |m| m.downloads.map(as_i64),
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_model_likes",
+        "Likes of the model (polled every --hf.interval)",
+        None,
+        |m| m.likes.map(as_i64),
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_model_storage",
+        "Storage the repo uses, all revisions (usedStorage; polled every --hf.interval)",
+        Some(&Unit::Bytes),
+        |m| m.storage_bytes.map(as_i64),
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_model_parameters",
+        "Parameters in the model's safetensors files (safetensors.total; polled every --hf.interval)",
+        None,
+        |m| m.parameters.map(as_i64),
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_model_commits",
+        "Commits on the main branch (read when the repo's sha changes; polled every --hf.interval)",
+        None,
+        |m| Some(as_i64(m.history.as_ref()?.commits.len() as u64)),
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_checkpoint_timestamp",
+        "Commit time of the newest commit titled 'step N' on main (Unix time; polled every --hf.interval)",
+        Some(&Unit::Seconds),
+        |m| m.history.as_ref()?.newest_checkpoint()?.timestamp,
+    )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_checkpoint_step",
+        "N of the newest commit titled 'step N' on main (polled every --hf.interval)",
+        None,
+        |m| Some(as_i64(m.history.as_ref()?.newest_checkpoint()?.step?)),
+    )?;
+    gauge(
+        out,
+        "psyche_hf_rate_limit_remaining",
+        "Requests left in the Hub's current rate-limit window (RateLimit header r=; polled every --hf.interval)",
+        None,
+        s.rate_limit_remaining
+            .map(|r| (Vec::<(&str, &str)>::new(), as_i64(r))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_never_prints() {
+        let t = Token::new(" hf_secret\n").unwrap();
+        assert_eq!(t.expose(), "hf_secret");
+        assert_eq!(format!("{t:?}"), "***");
+        assert!(Token::new("  ").is_none());
+    }
+
+    #[test]
+    fn hub_times_and_step_titles() {
+        assert_eq!(
+            unix_seconds("2025-03-25T00:00:00.000Z"),
+            Some(1_742_860_800)
+        );
+        assert_eq!(unix_seconds("2025-03-25T00:00:01Z"), Some(1_742_860_801));
+        assert_eq!(
+            unix_seconds("2025-03-25T00:00:01+00:00"),
+            Some(1_742_860_801)
+        );
+        assert_eq!(unix_seconds("yesterday"), None);
+        assert_eq!(step_of("step 18431"), Some(18431));
+        assert_eq!(step_of("step 7 "), Some(7));
+        assert_eq!(step_of("Upload folder using huggingface_hub"), None);
+        assert_eq!(step_of("step seven"), None);
+        assert_eq!(step_of("stepped 3"), None);
+    }
+
+    #[test]
+    fn repo_ids_from_the_chain_are_checked() {
+        assert!(valid_repo_id("PsycheFoundation/consilience-40b-7Y9v38s5"));
+        assert!(valid_repo_id("emozilla/llama2-1.1b-gqa-init"));
+        for bad in [
+            "", "a", "a/b/c", "../x", "a/..", "a/b?c", "a/b c", "/b", "a/",
+        ] {
+            assert!(!valid_repo_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_waits() {
+        let exhausted = RateLimit::parse("\"api\";r=0;t=41");
+        assert_eq!(
+            exhausted,
+            Some(RateLimit {
+                remaining: Some(0),
+                reset: Some(41)
+            })
+        );
+        assert_eq!(wait_after_429(exhausted, Some(5)), Duration::from_secs(42));
+        let left = RateLimit::parse("\"api\";r=3;t=41");
+        assert_eq!(wait_after_429(left, Some(5)), Duration::from_secs(5));
+        assert_eq!(wait_after_429(left, None), Duration::from_secs(42));
+        assert_eq!(wait_after_429(None, Some(7)), Duration::from_secs(7));
+        assert_eq!(wait_after_429(None, None), DEFAULT_WAIT);
+        assert_eq!(wait_after_429(None, Some(86_400)), MAX_WAIT);
+        assert_eq!(RateLimit::parse("garbage"), None);
+    }
+
+    #[test]
+    fn link_next_is_found_and_resolved() {
+        let base = Url::parse("http://127.0.0.1:9/api/models?author=x").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            LINK,
+            "<http://127.0.0.1:9/api/models?author=x&cursor=abc>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&h, &base).unwrap().as_str(),
+            "http://127.0.0.1:9/api/models?author=x&cursor=abc"
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            LINK,
+            "</api/models?p=0>; rel=\"prev\", </api/models?p=2>; rel=next"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&h, &base).unwrap().as_str(),
+            "http://127.0.0.1:9/api/models?p=2"
+        );
+        assert!(next_link(&HeaderMap::new(), &base).is_none());
+    }
+
+    fn collector(endpoint: &str) -> HuggingFace {
+        HuggingFace::new(
+            reqwest::Client::new(),
+            Settings {
+                endpoint: Url::parse(endpoint).unwrap(),
+                authors: vec![DEFAULT_AUTHOR.into()],
+                token: None,
+                max_age: Duration::from_secs(60),
+            },
+            Stats::new("huggingface"),
+            None,
+        )
+    }
+
+    #[test]
+    fn urls_stay_in_the_api() {
+        let c = collector("https://huggingface.co");
+        assert_eq!(
+            c.list_url("PsycheFoundation").as_str(),
+            "https://huggingface.co/api/models?author=PsycheFoundation&expand=sha&expand=lastModified&expand=downloads&expand=likes&expand=usedStorage&expand=safetensors&expand=pipeline_tag&expand=library_name"
+        );
+        assert_eq!(
+            c.repo_url("a/b", &["commits", "main"]).as_str(),
+            "https://huggingface.co/api/models/a/b/commits/main"
+        );
+        assert!(c.allowed(&Url::parse("https://huggingface.co/api/models?p=1").unwrap()));
+        for bad in [
+            "https://evil.example/api/models",
+            "http://huggingface.co/api/models",
+            "https://huggingface.co/a/b/resolve/main/config.json",
+            "https://huggingface.co/api/resolve/x",
+            "https://huggingface.co/models",
+        ] {
+            assert!(!c.allowed(&Url::parse(bad).unwrap()), "{bad}");
+        }
+        let mirror = collector("http://127.0.0.1:8080/hf/");
+        assert_eq!(
+            mirror.repo_url("a/b", &["commits", "main"]).as_str(),
+            "http://127.0.0.1:8080/hf/api/models/a/b/commits/main"
+        );
+    }
+}
