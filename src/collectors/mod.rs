@@ -52,13 +52,13 @@ impl<C: Collector> Started<C> {
 
 impl Collectors {
     /// Build every collector `cli` enables and spawn its poll loop into
-    /// `tasks`. Collectors whose families are computed at scrape time (none
-    /// yet) register with `registry`; the others serve their pre-rendered
-    /// snapshots through [`Watched::rendered`].
+    /// `tasks`. Families computed at scrape time (the run ↔ Hub checkpoint
+    /// join, which reads two snapshots) register with `registry`; collectors
+    /// serve their own pre-rendered snapshots through [`Watched::body`].
     pub fn start(
         cli: &Cli,
         tasks: &mut JoinSet<()>,
-        _registry: &mut Registry,
+        registry: &mut Registry,
     ) -> Result<Collectors, CollectError> {
         let mut out = Collectors::default();
         if !cli.solana.disabled {
@@ -138,7 +138,7 @@ impl Collectors {
                 // one slow repo still publish the others.
                 deadline: h.timeout + (h.interval - h.timeout) / 2,
             };
-            let slot = started.spawn(tasks, registry);
+            let slot = started.spawn(tasks);
             if let Some(runs) = &out.coordinator {
                 registry.register_collector(Box::new(checkpoints::Checkpoints::new(
                     Arc::clone(runs),
