@@ -83,6 +83,15 @@ impl prometheus_client::collector::Collector for Health {
         )?;
         gauge(
             out,
+            "psyche_exporter_collector_interval",
+            "The collector's poll interval; alert rules compare data age with it",
+            Some(&Unit::Seconds),
+            statuses
+                .iter()
+                .map(|s| (label(s.name), s.interval.as_secs_f64())),
+        )?;
+        gauge(
+            out,
             "psyche_exporter_collector_serving",
             "1 while the collector's last good snapshot is younger than its max age and its data is served",
             None,

@@ -33,6 +33,10 @@ apt_install() {
 command -v promtool >/dev/null || apt_install prometheus
 promtool --version 2>&1 | head -1 >&2
 
+log "promtool check rules / test rules"
+promtool check rules deploy/prometheus/alerts.yml
+(cd deploy/prometheus && promtool test rules alerts.test.yml)
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
