@@ -31,6 +31,7 @@ apt_install() {
 }
 
 command -v promtool >/dev/null || apt_install prometheus
+[ -x /usr/bin/prometheus-alertmanager ] || apt_install prometheus-alertmanager
 promtool --version 2>&1 | head -1 >&2
 
 log "promtool check rules / test rules"

@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod coordinator;
 mod docs;
+mod e2e;
 mod exposition;
 mod huggingface;
 mod solana;

@@ -7,3 +7,4 @@ pub mod exporter;
 pub mod fake_hub;
 pub mod fake_rpc;
 pub mod fixtures;
+pub mod simnet;

@@ -1,0 +1,212 @@
+//! A simulated Psyche network on 127.0.0.1: a fake Solana node whose training
+//! runs advance (steps, epochs, phases, fresh timestamps) and a fake Hub that
+//! receives one `step N` commit per epoch for each run, whose revision is then
+//! recorded on chain, as Psyche's checkpointing clients do. Checkpoints of a
+//! run can be stalled while it keeps training. Used by the end-to-end test and
+//! by `cargo run --example simnet` (the README's demo).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use psyche_exporter::collectors::coordinator::PROGRAM_V1;
+use psyche_exporter::collectors::coordinator::account::{
+    self, AccountData, Checkpoint, HubRepo, Layout, Model, Run, RunState,
+};
+use serde_json::{Value, json};
+use solana_pubkey::Pubkey;
+
+use super::fake_hub::{FakeHub, commit, model};
+use super::fake_rpc::FakeRpc;
+use super::fixtures;
+
+/// The Hub author the simulated repos belong to.
+pub const AUTHOR: &str = "PsycheFoundation";
+
+struct SimRun {
+    run: Run,
+    account: Pubkey,
+    instance: Pubkey,
+    repo: String,
+    commits: Vec<Value>,
+    stalled: bool,
+    tick: u64,
+}
+
+/// The running simulation; it stops when dropped.
+pub struct SimNet {
+    /// The fake Solana node (coordinator accounts, RPC health).
+    pub rpc: Arc<FakeRpc>,
+    /// The fake HuggingFace Hub.
+    pub hub: Arc<FakeHub>,
+    runs: Arc<Mutex<Vec<SimRun>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SimNet {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn iso_now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+impl SimNet {
+    /// `runs` training runs (`sim-run-0`, …) stepping every `step_every`,
+    /// with `steps_per_epoch` steps per epoch and one checkpoint per epoch.
+    pub async fn start(runs: usize, step_every: Duration, steps_per_epoch: u32) -> SimNet {
+        let rpc = Arc::new(FakeRpc::start().await);
+        let hub = Arc::new(FakeHub::start().await);
+        let template =
+            account::decode_run(&AccountData::full(fixtures::bytes("coord_train_37"))).unwrap();
+        let epoch_secs = (step_every * steps_per_epoch).as_secs().max(1);
+        let sims: Vec<SimRun> = (0..runs)
+            .map(|i| {
+                let mut run = template.clone();
+                run.run_id = format!("sim-run-{i}");
+                run.metadata.name = format!("Simulated run {i}");
+                run.progress.step = 1 + 10 * i as u32;
+                run.progress.epoch = 0;
+                run.pending_pause = false;
+                run.config.total_steps = 100_000;
+                run.config.epoch_time = Some(epoch_secs);
+                run.config.warmup_time = 1;
+                run.config.cooldown_time = 1;
+                run.config.max_round_train_time = 30;
+                run.config.round_witness_time = 30;
+                run.config.min_clients = 4;
+                let mut key = [0u8; 32];
+                key[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+                key[31] = 0x5a;
+                let account = Pubkey::new_from_array(key);
+                key[31] = 0x5b;
+                let instance = Pubkey::new_from_array(key);
+                SimRun {
+                    run,
+                    account,
+                    instance,
+                    repo: format!("{AUTHOR}/sim-run-{i}"),
+                    commits: Vec::new(),
+                    stalled: false,
+                    tick: 0,
+                }
+            })
+            .collect();
+        let runs = Arc::new(Mutex::new(sims));
+        {
+            let mut runs = runs.lock().unwrap();
+            for sim in runs.iter_mut() {
+                push_checkpoint(&hub, sim);
+                publish(&rpc, sim);
+            }
+        }
+        let task = {
+            let runs = Arc::clone(&runs);
+            let rpc_state = Arc::clone(&rpc);
+            let hub_state = Arc::clone(&hub);
+            tokio::spawn(async move {
+                let mut ticker = tokio::time::interval(step_every);
+                ticker.tick().await;
+                loop {
+                    ticker.tick().await;
+                    let mut runs = runs.lock().unwrap();
+                    for sim in runs.iter_mut() {
+                        advance(sim, steps_per_epoch);
+                        if sim.tick % u64::from(steps_per_epoch) == 0 && !sim.stalled {
+                            push_checkpoint(&hub_state, sim);
+                        }
+                        publish(&rpc_state, sim);
+                    }
+                }
+            })
+        };
+        SimNet {
+            rpc,
+            hub,
+            runs,
+            task,
+        }
+    }
+
+    /// Stop pushing checkpoints for run `i`; it keeps training.
+    pub fn stall_checkpoints(&self, i: usize) {
+        self.runs.lock().unwrap()[i].stalled = true;
+    }
+
+    /// The run ids, in order.
+    pub fn run_ids(&self) -> Vec<String> {
+        self.runs
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.run.run_id.clone())
+            .collect()
+    }
+}
+
+/// One step: train and witness alternate; each epoch ends with a cooldown
+/// and the next starts with a warmup. The state start is always fresh, so no
+/// phase is ever overdue.
+fn advance(sim: &mut SimRun, steps_per_epoch: u32) {
+    sim.tick += 1;
+    let in_epoch = sim.tick % u64::from(steps_per_epoch);
+    sim.run.state = match in_epoch {
+        0 => RunState::Cooldown,
+        1 => RunState::Warmup,
+        n if n % 2 == 0 => RunState::RoundWitness,
+        _ => RunState::RoundTrain,
+    };
+    if in_epoch == 1 {
+        sim.run.progress.epoch = sim.run.progress.epoch.saturating_add(1);
+        sim.run.epoch.start_timestamp = Some(now());
+    }
+    if matches!(sim.run.state, RunState::RoundTrain) {
+        sim.run.progress.step += 1;
+    }
+    sim.run.state_start_timestamp = now();
+}
+
+/// Upload the model at the current step and record its revision on chain.
+fn push_checkpoint(hub: &FakeHub, sim: &mut SimRun) {
+    let step = sim.run.progress.step;
+    let sha = format!(
+        "{:08x}{:032x}",
+        sim.account.to_bytes()[0],
+        (u128::from(step) << 32) | sim.commits.len() as u128
+    );
+    sim.commits
+        .insert(0, commit(&sha, &format!("step {step}"), &iso_now()));
+    hub.put_commits(&sim.repo, sim.commits.clone());
+    let mut doc = model(&sim.repo, &sha, &iso_now());
+    doc["downloads"] = json!(1200 + sim.commits.len());
+    doc["likes"] = json!(7);
+    doc["usedStorage"] = json!(80_000_000_000u64);
+    doc["pipeline_tag"] = json!("text-generation");
+    doc["library_name"] = json!("transformers");
+    doc["safetensors"] =
+        json!({"parameters": {"BF16": 40_000_000_000u64}, "total": 40_000_000_000u64});
+    hub.put_model(doc);
+    if let Model::Llm(llm) = &mut sim.run.model {
+        llm.checkpoint = Checkpoint::Hub(HubRepo {
+            repo_id: sim.repo.clone(),
+            revision: Some(sha),
+        });
+    }
+}
+
+fn publish(rpc: &FakeRpc, sim: &SimRun) {
+    fixtures::serve_run(
+        rpc,
+        PROGRAM_V1,
+        sim.account,
+        sim.instance,
+        account::encode_run(&sim.run, Layout::V1),
+    );
+}
