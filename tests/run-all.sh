@@ -38,6 +38,13 @@ log "promtool check rules / test rules"
 promtool check rules deploy/prometheus/alerts.yml
 (cd deploy/prometheus && promtool test rules alerts.test.yml)
 
+log "deploy configs"
+tmp=$(mktemp -d)
+cp deploy/compose/prometheus.yml deploy/prometheus/alerts.yml "$tmp"/
+promtool check config "$tmp/prometheus.yml"
+amtool check-config deploy/compose/alertmanager.yml
+rm -rf "$tmp"
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
