@@ -35,7 +35,10 @@ async fn main() {
         "--no-collector.pool".to_owned(),
         "--no-collector.treasurer".to_owned(),
         format!("--coordinator.rpc-url={}", sim.rpc.endpoint),
-        format!("--coordinator.program-id={}", psyche_exporter::collectors::coordinator::PROGRAM_V1),
+        format!(
+            "--coordinator.program-id={}",
+            psyche_exporter::collectors::coordinator::PROGRAM_V1
+        ),
         "--coordinator.interval=5s".to_owned(),
         "--coordinator.timeout=4s".to_owned(),
         "--coordinator.detail-interval=15s".to_owned(),
@@ -47,10 +50,15 @@ async fn main() {
     ])
     .unwrap_or_else(|e| e.exit());
     psyche_exporter::logging::init(&cli.log);
-    let listener = tokio::net::TcpListener::bind(&listen).await.expect("the demo port is free");
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .expect("the demo port is free");
     println!("simulated Solana RPC: {}", sim.rpc.endpoint);
     println!("simulated HuggingFace Hub: {}", sim.hub.endpoint);
-    println!("exporter: http://{listen}/ (metrics at /metrics); runs: {:?}", sim.run_ids());
+    println!(
+        "exporter: http://{listen}/ (metrics at /metrics); runs: {:?}",
+        sim.run_ids()
+    );
     if stall {
         let runs = sim.run_ids();
         tokio::spawn({

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod artifacts;
 mod cli;
 mod coordinator;
 mod docs;
