@@ -9,4 +9,6 @@ mod coordinator;
 mod docs;
 mod exposition;
 mod huggingface;
+mod pool;
 mod solana;
+mod treasurer;
