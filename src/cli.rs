@@ -184,6 +184,21 @@ pub struct PoolArgs {
     /// Solana RPC URL of the cluster the mining pool program runs on.
     #[arg(id = "pool.rpc-url", long = "pool.rpc-url", env = "PSYCHE_EXPORTER_POOL_RPC_URL", default_value = "https://api.mainnet-beta.solana.com", hide_env_values = true, value_parser = RpcUrlParser)]
     pub rpc_url: RpcUrl,
+    /// Mining-pool program (default: the mainnet deployment).
+    #[arg(id = "pool.program-id", long = "pool.program-id", env = "PSYCHE_EXPORTER_POOL_PROGRAM_ID", default_value = crate::collectors::pool::PROGRAM_MAINNET)]
+    pub program_id: ProgramId,
+    /// Index of a pool to watch (repeatable; the Pool PDA seed). The website shows pool 0.
+    #[arg(id = "pool.index", long = "pool.index", env = "PSYCHE_EXPORTER_POOL_INDEX", value_delimiter = ',', default_values_t = [0u64])]
+    pub indices: Vec<u64>,
+    /// How often to read the pools, their vaults and the lender count.
+    #[arg(id = "pool.interval", long = "pool.interval", env = "PSYCHE_EXPORTER_POOL_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one poll (must be shorter than the interval).
+    #[arg(id = "pool.timeout", long = "pool.timeout", env = "PSYCHE_EXPORTER_POOL_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving the last good pools when polls fail [default: 3 × interval].
+    #[arg(id = "pool.max-age", long = "pool.max-age", env = "PSYCHE_EXPORTER_POOL_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
 }
 
 /// Treasurer collector flags.
@@ -199,6 +214,20 @@ pub struct TreasurerArgs {
     /// Solana RPC URL of the treasurer program [default: --coordinator.rpc-url].
     #[arg(id = "treasurer.rpc-url", long = "treasurer.rpc-url", env = "PSYCHE_EXPORTER_TREASURER_RPC_URL", hide_env_values = true, value_parser = RpcUrlParser)]
     pub rpc_url: Option<RpcUrl>,
+    /// Treasurer program.
+    #[arg(id = "treasurer.program-id", long = "treasurer.program-id", env = "PSYCHE_EXPORTER_TREASURER_PROGRAM_ID", default_value = crate::collectors::treasurer::PROGRAM)]
+    pub program_id: ProgramId,
+    /// How often to read the treasuries (earned points come from the coordinator
+    /// collector's latest reading).
+    #[arg(id = "treasurer.interval", long = "treasurer.interval", env = "PSYCHE_EXPORTER_TREASURER_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one poll (must be shorter than the interval).
+    #[arg(id = "treasurer.timeout", long = "treasurer.timeout", env = "PSYCHE_EXPORTER_TREASURER_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving the last good treasuries when polls fail
+    /// [default: 3 × interval].
+    #[arg(id = "treasurer.max-age", long = "treasurer.max-age", env = "PSYCHE_EXPORTER_TREASURER_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
 }
 
 /// HuggingFace collector flags.
@@ -250,6 +279,17 @@ impl Cli {
             if c.program_ids.is_empty() {
                 return Err("--coordinator.program-id: name at least one program".into());
             }
+        }
+        let p = &self.pool;
+        if !p.disabled {
+            check_timing("pool", p.interval, p.timeout)?;
+            if p.indices.is_empty() {
+                return Err("--pool.index: name at least one pool index".into());
+            }
+        }
+        let t = &self.treasurer;
+        if !t.disabled {
+            check_timing("treasurer", t.interval, t.timeout)?;
         }
         let h = &self.huggingface;
         if !h.disabled {
@@ -438,6 +478,30 @@ mod tests {
     }
 
     #[test]
+    fn pool_and_treasurer_defaults_and_repeats() {
+        let cli = Cli::try_parse_validated(["x"]).unwrap();
+        assert_eq!(
+            cli.pool.program_id.to_string(),
+            crate::collectors::pool::PROGRAM_MAINNET
+        );
+        assert_eq!(cli.pool.indices, [0]);
+        assert_eq!(cli.pool.interval, Duration::from_secs(60));
+        assert_eq!(
+            cli.treasurer.program_id.to_string(),
+            crate::collectors::treasurer::PROGRAM
+        );
+        assert_eq!(cli.treasurer.interval, Duration::from_secs(60));
+        assert_eq!(
+            cli.treasurer_rpc_url().endpoint(),
+            "https://api.devnet.solana.com"
+        );
+        let cli =
+            Cli::try_parse_validated(["x", "--pool.index=0", "--pool.index=3", "--pool.index=7"])
+                .unwrap();
+        assert_eq!(cli.pool.indices, [0, 3, 7]);
+    }
+
+    #[test]
     fn hf_defaults_and_token_file() {
         let cli = Cli::try_parse_validated(["x"]).unwrap();
         let h = &cli.huggingface;
@@ -478,6 +542,11 @@ mod tests {
             &["x", "--hf.interval=0s"],
             &["x", "--hf.author=a/b"],
             &["x", "--hf.token-file=/nonexistent/token"],
+            &["x", "--pool.index=-1"],
+            &["x", "--pool.program-id=nope"],
+            &["x", "--pool.timeout=60s"],
+            &["x", "--treasurer.interval=0s"],
+            &["x", "--treasurer.program-id=0x12"],
         ] {
             let err = Cli::try_parse_validated(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

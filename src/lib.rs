@@ -6,8 +6,9 @@
 //!   snapshots and their max age: everything about time.
 //! - [`collectors`]: one file per upstream; each fetches into an immutable
 //!   snapshot and encodes it. [`collectors::solana`] is the RPC health collector,
-//!   [`collectors::coordinator`] the training runs, [`collectors::huggingface`] the Hub
-//!   models; [`collectors::checkpoints`] joins the last two at scrape time.
+//!   [`collectors::coordinator`] the training runs, [`collectors::pool`] the mining pool,
+//!   [`collectors::treasurer`] the run treasuries, [`collectors::huggingface`] the Hub
+//!   models; [`collectors::checkpoints`] joins the runs and the Hub at scrape time.
 //! - [`rpc`]: the Solana JSON-RPC transport shared by Solana-side collectors.
 //! - [`health`]: the one encoder of `psyche_exporter_*` for every collector.
 //! - [`exposition`]: family helpers and OpenMetrics/0.0.4 negotiation.

@@ -7,7 +7,10 @@
 pub mod checkpoints;
 pub mod coordinator;
 pub mod huggingface;
+pub mod pool;
 pub mod solana;
+pub mod token;
+pub mod treasurer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,10 @@ pub struct Collectors {
     pub coordinator: Option<Arc<Slot<coordinator::Coordinator>>>,
     /// HuggingFace models and checkpoints.
     pub huggingface: Option<Arc<Slot<huggingface::HuggingFace>>>,
+    /// The mining pool.
+    pub pool: Option<Arc<Slot<pool::MiningPool>>>,
+    /// Run treasuries.
+    pub treasurer: Option<Arc<Slot<treasurer::Treasurer>>>,
 }
 
 /// A started collector: its slot, and what its poll loop needs.
@@ -109,6 +116,52 @@ impl Collectors {
             };
             out.coordinator = Some(started.spawn(tasks));
         }
+        if !cli.pool.disabled {
+            let p = &cli.pool;
+            let stats = Stats::new(pool::MiningPool::NAME);
+            let max_age = max_age(p.max_age, p.interval);
+            let rpc = crate::rpc::Rpc::new(
+                crate::rpc::http_client(p.timeout)?,
+                p.rpc_url.clone(),
+                Arc::clone(&stats),
+            );
+            let settings = pool::Settings {
+                program: p.program_id.0,
+                indices: p.indices.clone(),
+            };
+            let started = Started {
+                collector: Arc::new(pool::MiningPool::new(rpc, settings, Arc::clone(&stats))),
+                slot: Slot::new(stats, p.interval, max_age),
+                interval: p.interval,
+                deadline: p.timeout,
+            };
+            out.pool = Some(started.spawn(tasks));
+        }
+        if !cli.treasurer.disabled {
+            let t = &cli.treasurer;
+            let stats = Stats::new(treasurer::Treasurer::NAME);
+            let max_age = max_age(t.max_age, t.interval);
+            let rpc = crate::rpc::Rpc::new(
+                crate::rpc::http_client(t.timeout)?,
+                cli.treasurer_rpc_url().clone(),
+                Arc::clone(&stats),
+            );
+            let collector = treasurer::Treasurer::new(
+                rpc,
+                treasurer::Settings {
+                    program: t.program_id.0,
+                },
+                Arc::clone(&stats),
+                out.coordinator.clone(),
+            );
+            let started = Started {
+                collector: Arc::new(collector),
+                slot: Slot::new(stats, t.interval, max_age),
+                interval: t.interval,
+                deadline: t.timeout,
+            };
+            out.treasurer = Some(started.spawn(tasks));
+        }
         if !cli.huggingface.disabled {
             let h = &cli.huggingface;
             let stats = Stats::new(huggingface::HuggingFace::NAME);
@@ -157,6 +210,12 @@ impl Collectors {
             out.push(Arc::clone(s) as Arc<dyn Watched>);
         }
         if let Some(s) = &self.coordinator {
+            out.push(Arc::clone(s) as Arc<dyn Watched>);
+        }
+        if let Some(s) = &self.pool {
+            out.push(Arc::clone(s) as Arc<dyn Watched>);
+        }
+        if let Some(s) = &self.treasurer {
             out.push(Arc::clone(s) as Arc<dyn Watched>);
         }
         if let Some(s) = &self.huggingface {

@@ -11,4 +11,6 @@ mod docs;
 mod e2e;
 mod exposition;
 mod huggingface;
+mod pool;
 mod solana;
+mod treasurer;

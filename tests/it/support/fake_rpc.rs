@@ -55,6 +55,7 @@ struct FakeState {
     overrides: Mutex<HashMap<String, Reply>>,
     all: Mutex<Option<Reply>>,
     calls: Mutex<BTreeMap<String, u64>>,
+    params: Mutex<BTreeMap<String, Vec<Value>>>,
     slot: AtomicU64,
     genesis: Mutex<String>,
 }
@@ -163,6 +164,17 @@ impl FakeRpc {
             .unwrap_or(0)
     }
 
+    /// The params of the latest requests of `method` (at most 16), oldest first.
+    pub fn params(&self, method: &str) -> Vec<Value> {
+        self.state
+            .params
+            .lock()
+            .unwrap()
+            .get(method)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Requests received so far, all methods.
     pub fn total_calls(&self) -> u64 {
         self.state.calls.lock().unwrap().values().sum()
@@ -186,6 +198,15 @@ async fn handle(State(state): State<Arc<FakeState>>, body: Bytes) -> Response {
         .unwrap()
         .entry(method.clone())
         .or_insert(0) += 1;
+    {
+        // Bounded: benchmarks send thousands of requests.
+        let mut all = state.params.lock().unwrap();
+        let kept = all.entry(method.clone()).or_default();
+        if kept.len() == 16 {
+            kept.remove(0);
+        }
+        kept.push(params.clone());
+    }
 
     let reply = state
         .all
