@@ -4,7 +4,7 @@
 //! `127.0.0.1:10580`. Point Prometheus and Grafana at it to see populated
 //! dashboards without any real network (README, "Demo").
 //!
-//! `cargo run --example simnet [-- --stall]` (`--stall` stops run 0's
+//! `cargo run --example simnet [-- --stall]` (`--stall` stops run 1's
 //! checkpoints after a minute, so `PsycheCheckpointStale` fires).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -32,9 +32,10 @@ async fn main() {
     let cli = psyche_exporter::Cli::try_parse_validated([
         "psyche-exporter".to_owned(),
         format!("--web.listen-address={listen}"),
-        "--no-collector.pool".to_owned(),
-        "--no-collector.treasurer".to_owned(),
         format!("--coordinator.rpc-url={}", sim.rpc.endpoint),
+        format!("--pool.rpc-url={}", sim.rpc.endpoint),
+        "--pool.program-id=CQy5JKR2Lrm16pqSY5nkMaMYSazRk2aYx99pJDNGupR7".to_owned(),
+        "--pool.index=1".to_owned(),
         format!(
             "--coordinator.program-id={}",
             psyche_exporter::collectors::coordinator::PROGRAM_V1
@@ -65,8 +66,8 @@ async fn main() {
             let sim = std::sync::Arc::new(sim);
             async move {
                 tokio::time::sleep(Duration::from_secs(60)).await;
-                sim.stall_checkpoints(0);
-                println!("stalled the checkpoints of {}", runs[0]);
+                sim.stall_checkpoints(1);
+                println!("stalled the checkpoints of {}", runs[1]);
                 std::future::pending::<()>().await;
             }
         });

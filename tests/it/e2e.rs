@@ -208,9 +208,14 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
     let dir = tempdir("loop");
     let sim = SimNet::start(3, Duration::from_millis(500), 4).await;
     let exporter = Exporter::start(&[
-        "--no-collector.pool",
-        "--no-collector.treasurer",
         &format!("--coordinator.rpc-url={}", sim.rpc.endpoint),
+        &format!("--pool.rpc-url={}", sim.rpc.endpoint),
+        "--pool.program-id=CQy5JKR2Lrm16pqSY5nkMaMYSazRk2aYx99pJDNGupR7",
+        "--pool.index=1",
+        "--pool.interval=1s",
+        "--pool.timeout=800ms",
+        "--treasurer.interval=1s",
+        "--treasurer.timeout=800ms",
         &format!(
             "--coordinator.program-id={}",
             psyche_exporter::collectors::coordinator::PROGRAM_V1
@@ -250,8 +255,8 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
     )
     .await;
 
-    sim.stall_checkpoints(0);
-    let stalled = "sim-run-0";
+    sim.stall_checkpoints(1);
+    let stalled = "sim-run-1";
     until(
         "PsycheCheckpointStale for the stalled run at the webhook",
         Duration::from_secs(150),
@@ -281,7 +286,12 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
             .is_some_and(|v| v != "0"),
         "the stalled run kept stepping: {steps:?}"
     );
-    let healthy_alerts = query(&http, &prometheus, "ALERTS{run_id=~\"sim-run-[12]\"}").await;
+    let healthy_alerts = query(
+        &http,
+        &prometheus,
+        "ALERTS{alertstate=\"firing\",run_id=~\"sim-run-2|consilience-40b-7Y9v38s5\"}",
+    )
+    .await;
     assert!(
         healthy_alerts.is_empty(),
         "alerts for healthy runs: {healthy_alerts:?}"
@@ -296,7 +306,7 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
     assert!(
         delivered
             .iter()
-            .all(|d| !d.contains("sim-run-1") && !d.contains("sim-run-2")),
+            .all(|d| !d.contains("sim-run-2") && !d.contains("consilience-40b-7Y9v38s5")),
         "delivered for healthy runs: {delivered:?}"
     );
 
@@ -313,11 +323,10 @@ async fn dashboards_return_data(http: &reqwest::Client, prometheus: &str) {
     let out = Command::new("python3")
         .args([
             &checker,
-            "--print",
             "--var",
             "program=4SHugWqSXwKE5fqDchkJcPEqnoZE22VYKtSTVm7axbT7",
             "--var",
-            "run_id=sim-run-1",
+            "run_id=consilience-40b-7Y9v38s5",
         ])
         .output()
         .unwrap();
@@ -330,12 +339,15 @@ async fn dashboards_return_data(http: &reqwest::Client, prometheus: &str) {
     let mut empty = Vec::new();
     let mut count = 0;
     for line in listing.lines().filter(|l| !l.trim().is_empty()) {
-        let Some((panel, expr)) = line.split_once('\t') else {
-            continue;
+        // uid, panel title, refId, instant|range, expression
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [uid, title, _, _, expr] = fields[..] else {
+            panic!("unexpected checker line {line:?}")
         };
-        if expr.contains("ALERTS") || panel.contains("[may be empty]") {
+        if expr.contains("ALERTS") {
             continue;
         }
+        let panel = format!("{uid} / {title}");
         count += 1;
         if query(http, prometheus, expr).await.is_empty() {
             empty.push(format!("{panel}: {expr}"));

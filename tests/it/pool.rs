@@ -43,63 +43,14 @@ fn errors(kind: &str) -> String {
     format!("psyche_exporter_collector_poll_errors_total{{collector=\"pool\",kind=\"{kind}\"}}")
 }
 
-/// Where `pool_open` lives and what it names.
-struct Served {
-    program: String,
-    address: String,
-    collateral_mint: Pubkey,
-    vault: Pubkey,
-}
-
-/// Serve the `pool_open` and `lender_a` fixtures at their addresses, the collateral mint
-/// (6 decimals) and redeemable mint (9 decimals), and a vault holding what the pool
-/// should hold (deposited − extracted).
-fn serve_pool_open(fake: &FakeRpc) -> Served {
-    let e = fixtures::expected("pool_open");
-    let program = e["owner_program_id"].as_str().unwrap().to_owned();
-    let address = e["account_address"].as_str().unwrap().to_owned();
-    fake.put_account(&address, &program, fixtures::bytes("pool_open"));
-    let l = fixtures::expected("lender_a");
-    fake.put_account(
-        l["account_address"].as_str().unwrap(),
-        &program,
-        fixtures::bytes("lender_a"),
-    );
-    let collateral_mint = key(e["collateral_mint"].as_str().unwrap());
-    let token_program = token::TOKEN_PROGRAM.to_string();
-    fake.put_account(
-        &collateral_mint.to_string(),
-        &token_program,
-        token::encode_mint(6, 10_000_000_000_000),
-    );
-    fake.put_account(
-        e["redeemable_mint"].as_str().unwrap(),
-        &token_program,
-        token::encode_mint(9, 0),
-    );
-    let pool_key = key(&address);
-    let vault = token::associated_token_address(&pool_key, &collateral_mint);
-    fake.put_account(
-        &vault.to_string(),
-        &token_program,
-        token::encode_token_account(&collateral_mint, &pool_key, 234_567_890_123),
-    );
-    Served {
-        program,
-        address,
-        collateral_mint,
-        vault,
-    }
-}
-
-fn series(name: &str, s: &Served) -> String {
+fn series(name: &str, s: &fixtures::PoolServed) -> String {
     format!("{name}{{pool=\"{}\",index=\"1\"}}", s.address)
 }
 
 #[tokio::test]
 async fn open_pool_exact_values_golden() {
     let fake = FakeRpc::start().await;
-    let served = serve_pool_open(&fake);
+    let served = fixtures::serve_pool_open(&fake);
     let program_flag = format!("--pool.program-id={}", served.program);
     let exp = exporter(&fake, &[&program_flag, "--pool.index=1"]).await;
     let text = exp
@@ -164,7 +115,7 @@ async fn open_pool_exact_values_golden() {
 #[tokio::test]
 async fn mint_decimals_are_read_once() {
     let fake = FakeRpc::start().await;
-    let served = serve_pool_open(&fake);
+    let served = fixtures::serve_pool_open(&fake);
     let program_flag = format!("--pool.program-id={}", served.program);
     let exp = exporter(&fake, &[&program_flag, "--pool.index=1"]).await;
     exp.metrics_until("the pool", WAIT, |t| {
@@ -200,7 +151,7 @@ async fn mint_decimals_are_read_once() {
 #[tokio::test]
 async fn missing_pool_vault_and_failed_lender_count() {
     let fake = FakeRpc::start().await;
-    let served = serve_pool_open(&fake);
+    let served = fixtures::serve_pool_open(&fake);
     fake.remove_account(&served.vault.to_string());
     fake.set(
         "getProgramAccounts",
@@ -239,7 +190,7 @@ async fn missing_pool_vault_and_failed_lender_count() {
 #[tokio::test]
 async fn foreign_owner_and_wrong_size_are_decode_errors() {
     let fake = FakeRpc::start().await;
-    let served = serve_pool_open(&fake);
+    let served = fixtures::serve_pool_open(&fake);
     // The fixture's bytes under another owner, and a truncated pool at index 2.
     fake.put_account(
         &served.address,

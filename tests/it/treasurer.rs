@@ -84,30 +84,6 @@ fn earning_rate() -> u64 {
         .unwrap()
 }
 
-/// The treasurer_run fixture at its address, its mint (6 decimals) and, when `vault` is
-/// given, its vault holding that many base units. Returns (run address, mint, vault).
-fn serve_treasurer_run(fake: &FakeRpc, vault: Option<u64>) -> (Pubkey, Pubkey, Pubkey) {
-    let e = fixtures::expected("treasurer_run");
-    let address = key(e["account_address"].as_str().unwrap());
-    fake.put_account(
-        &address.to_string(),
-        e["owner_program_id"].as_str().unwrap(),
-        fixtures::bytes("treasurer_run"),
-    );
-    let mint = key(e["collateral_mint"].as_str().unwrap());
-    let token_program = token::TOKEN_PROGRAM.to_string();
-    fake.put_account(&mint.to_string(), &token_program, token::encode_mint(6, 0));
-    let ata = token::associated_token_address(&address, &mint);
-    if let Some(amount) = vault {
-        fake.put_account(
-            &ata.to_string(),
-            &token_program,
-            token::encode_token_account(&mint, &address, amount),
-        );
-    }
-    (address, mint, ata)
-}
-
 #[tokio::test]
 async fn treasury_joined_with_its_run_golden() {
     let fake = FakeRpc::start().await;
@@ -118,7 +94,7 @@ async fn treasury_joined_with_its_run_golden() {
     let unclaimed = earned_sum() - claimed;
     // Three epochs' worth of surplus over what is owed.
     let vault = unclaimed + 3 * earning_rate();
-    let (address, mint, _) = serve_treasurer_run(&fake, Some(vault));
+    let (address, mint, _) = fixtures::serve_treasurer_run(&fake, Some(vault));
     let exp = exporter(&fake, true).await;
     let text = exp
         .metrics_until("the joined treasury", WAIT, |t| {
@@ -156,7 +132,7 @@ async fn treasury_joined_with_its_run_golden() {
 async fn without_the_coordinator_only_points_owed_are_unknown() {
     let fake = FakeRpc::start().await;
     fixtures::serve_all(&fake);
-    serve_treasurer_run(&fake, Some(1_000_000));
+    fixtures::serve_treasurer_run(&fake, Some(1_000_000));
     let exp = exporter(&fake, false).await;
     let text = exp
         .metrics_until("the treasury", WAIT, |t| {
@@ -185,7 +161,7 @@ async fn without_the_coordinator_only_points_owed_are_unknown() {
 async fn zero_rate_missing_vault_and_unlinked_run() {
     let fake = FakeRpc::start().await;
     fixtures::serve_all(&fake);
-    let (_, mint, _) = serve_treasurer_run(&fake, None);
+    let (_, mint, _) = fixtures::serve_treasurer_run(&fake, None);
     let program = key(treasurer::PROGRAM);
 
     // A coordinator run with a zero earning rate, paid by treasurer Run 7.

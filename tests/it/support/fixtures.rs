@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use psyche_exporter::collectors::coordinator::account::{self, AccountData, Instance, Layout};
 use psyche_exporter::collectors::coordinator::{PROGRAM_LEGACY, PROGRAM_V1};
+use psyche_exporter::collectors::token;
 use serde_json::Value;
 use solana_pubkey::Pubkey;
 
@@ -140,4 +141,81 @@ pub fn serve_generated(fake: &FakeRpc, n: usize) -> Vec<Served> {
             )
         })
         .collect()
+}
+
+/// Where `pool_open` lives and what it names.
+pub struct PoolServed {
+    pub program: String,
+    pub address: String,
+    pub collateral_mint: Pubkey,
+    pub vault: Pubkey,
+}
+
+/// Serve the `pool_open` and `lender_a` fixtures at their addresses, the collateral mint
+/// (6 decimals) and redeemable mint (9 decimals), and a vault holding what the pool
+/// should hold (deposited − extracted).
+pub fn serve_pool_open(fake: &FakeRpc) -> PoolServed {
+    let e = expected("pool_open");
+    let program = e["owner_program_id"].as_str().unwrap().to_owned();
+    let address = e["account_address"].as_str().unwrap().to_owned();
+    fake.put_account(&address, &program, bytes("pool_open"));
+    let l = expected("lender_a");
+    fake.put_account(
+        l["account_address"].as_str().unwrap(),
+        &program,
+        bytes("lender_a"),
+    );
+    let collateral_mint = key(e["collateral_mint"].as_str().unwrap());
+    let token_program = token::TOKEN_PROGRAM.to_string();
+    fake.put_account(
+        &collateral_mint.to_string(),
+        &token_program,
+        token::encode_mint(6, 10_000_000_000_000),
+    );
+    fake.put_account(
+        e["redeemable_mint"].as_str().unwrap(),
+        &token_program,
+        token::encode_mint(9, 0),
+    );
+    let pool_key = key(&address);
+    let vault = token::associated_token_address(&pool_key, &collateral_mint);
+    fake.put_account(
+        &vault.to_string(),
+        &token_program,
+        token::encode_token_account(&collateral_mint, &pool_key, 234_567_890_123),
+    );
+    PoolServed {
+        program,
+        address,
+        collateral_mint,
+        vault,
+    }
+}
+
+/// The treasurer_run fixture at its address, its mint (6 decimals) and, when `vault` is
+/// given, its vault holding that many base units. Returns (run address, mint, vault).
+pub fn serve_treasurer_run(fake: &FakeRpc, vault: Option<u64>) -> (Pubkey, Pubkey, Pubkey) {
+    let e = expected("treasurer_run");
+    let address = key(e["account_address"].as_str().unwrap());
+    fake.put_account(
+        &address.to_string(),
+        e["owner_program_id"].as_str().unwrap(),
+        bytes("treasurer_run"),
+    );
+    let mint = key(e["collateral_mint"].as_str().unwrap());
+    let token_program = token::TOKEN_PROGRAM.to_string();
+    fake.put_account(&mint.to_string(), &token_program, token::encode_mint(6, 0));
+    let ata = token::associated_token_address(&address, &mint);
+    if let Some(amount) = vault {
+        fake.put_account(
+            &ata.to_string(),
+            &token_program,
+            token::encode_token_account(&mint, &address, amount),
+        );
+    }
+    (address, mint, ata)
+}
+
+fn key(s: &str) -> Pubkey {
+    std::str::FromStr::from_str(s).unwrap()
 }

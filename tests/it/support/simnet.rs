@@ -59,8 +59,12 @@ fn iso_now() -> String {
 }
 
 impl SimNet {
-    /// `runs` training runs (`sim-run-0`, …) stepping every `step_every`,
-    /// with `steps_per_epoch` steps per epoch and one checkpoint per epoch.
+    /// `runs` training runs stepping every `step_every`, with
+    /// `steps_per_epoch` steps per epoch and one checkpoint per epoch. Run 0
+    /// is the `coord_train_37` fixture at its real addresses (run id
+    /// `consilience-40b-7Y9v38s5`), funded by the `treasurer_run` fixture;
+    /// the others are `sim-run-1`, …. The `pool_open` mining pool (program
+    /// `CQy5…`, index 1) with a lender is served too, on the same node.
     pub async fn start(runs: usize, step_every: Duration, steps_per_epoch: u32) -> SimNet {
         let rpc = Arc::new(FakeRpc::start().await);
         let hub = Arc::new(FakeHub::start().await);
@@ -70,8 +74,10 @@ impl SimNet {
         let sims: Vec<SimRun> = (0..runs)
             .map(|i| {
                 let mut run = template.clone();
-                run.run_id = format!("sim-run-{i}");
-                run.metadata.name = format!("Simulated run {i}");
+                if i > 0 {
+                    run.run_id = format!("sim-run-{i}");
+                    run.metadata.name = format!("Simulated run {i}");
+                }
                 run.progress.step = 1 + 10 * i as u32;
                 run.progress.epoch = 0;
                 run.pending_pause = false;
@@ -85,14 +91,23 @@ impl SimNet {
                 let mut key = [0u8; 32];
                 key[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
                 key[31] = 0x5a;
-                let account = Pubkey::new_from_array(key);
+                let mut account = Pubkey::new_from_array(key);
                 key[31] = 0x5b;
-                let instance = Pubkey::new_from_array(key);
+                let mut instance = Pubkey::new_from_array(key);
+                if i == 0 {
+                    let e = fixtures::expected("coord_train_37");
+                    account = e["account_address"].as_str().unwrap().parse().unwrap();
+                    instance = e["coordinator_instance_address"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                }
                 SimRun {
+                    repo: format!("{AUTHOR}/{}", run.run_id),
                     run,
                     account,
                     instance,
-                    repo: format!("{AUTHOR}/sim-run-{i}"),
                     commits: Vec::new(),
                     stalled: false,
                     tick: 0,
@@ -100,6 +115,16 @@ impl SimNet {
             })
             .collect();
         let runs = Arc::new(Mutex::new(sims));
+        // Run 0's real instance names the treasurer Run as its authority.
+        rpc.put_account(
+            fixtures::expected("coord_train_37")["coordinator_instance_address"]
+                .as_str()
+                .unwrap(),
+            PROGRAM_V1,
+            fixtures::bytes("coord_train_37.instance"),
+        );
+        fixtures::serve_treasurer_run(&rpc, Some(250_000_000_000_000));
+        fixtures::serve_pool_open(&rpc);
         {
             let mut runs = runs.lock().unwrap();
             for sim in runs.iter_mut() {
@@ -202,11 +227,11 @@ fn push_checkpoint(hub: &FakeHub, sim: &mut SimRun) {
 }
 
 fn publish(rpc: &FakeRpc, sim: &SimRun) {
-    fixtures::serve_run(
-        rpc,
-        PROGRAM_V1,
-        sim.account,
-        sim.instance,
-        account::encode_run(&sim.run, Layout::V1),
-    );
+    let data = account::encode_run(&sim.run, Layout::V1);
+    if sim.run.run_id.starts_with("sim-run-") {
+        fixtures::serve_run(rpc, PROGRAM_V1, sim.account, sim.instance, data);
+    } else {
+        // The fixture run keeps its real instance (whose authority is the treasurer).
+        rpc.put_account(&sim.account.to_string(), PROGRAM_V1, data);
+    }
 }
