@@ -10,3 +10,4 @@ mod docs;
 mod exposition;
 mod huggingface;
 mod solana;
+mod views;
