@@ -116,6 +116,8 @@ pub async fn run(cli: Cli, command: Command) -> ExitCode {
     let view = command.view();
     // Only the collectors this question reads are polled.
     let mut only = cli.clone();
+    // The RPC health view still watches the URLs of the collectors it does not poll.
+    only.solana.rpc_urls = cli.watched_rpc_urls();
     let needs = view.needs();
     only.solana.disabled |= !needs.contains(&"solana");
     only.coordinator.disabled |= !needs.contains(&"coordinator");

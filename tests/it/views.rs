@@ -182,6 +182,21 @@ async fn answers_hold_the_facts() {
     assert_eq!(r["checkpoint"]["hub_state"], "ok");
     assert!(r["model"]["parameters"].as_u64().unwrap() > 0);
 
+    // `network` polls only the health collector, yet still watches the URLs of the
+    // collectors it does not poll.
+    let out = run_bin(vec![
+        "network".into(),
+        "-o".into(),
+        "json".into(),
+        "--no-collector.pool".into(),
+        "--no-collector.treasurer".into(),
+        format!("--coordinator.rpc-url={}", up.rpc.endpoint),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let net: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(net["endpoints"][0]["endpoint"], up.rpc.endpoint.as_str());
+
     let contribute = text(&up.cli(&["contribute"]).await.stdout);
     assert!(contribute.contains("https://docs.psyche.network"));
     assert!(contribute.contains("pool collector not available yet"));
