@@ -45,6 +45,9 @@ pub struct Cli {
     /// HuggingFace collector.
     #[command(flatten, next_help_heading = "HuggingFace (collector \"huggingface\")")]
     pub huggingface: HuggingFaceArgs,
+    /// Answer one question and exit instead of serving.
+    #[command(subcommand)]
+    pub command: Option<crate::commands::Command>,
 }
 
 /// Web server flags.
@@ -311,11 +314,16 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let cli = Cli::try_parse_from(args)?;
-        cli.validate().map_err(|msg| {
-            use clap::CommandFactory;
-            Cli::command().error(clap::error::ErrorKind::ValueValidation, msg)
-        })?;
+        use clap::{CommandFactory, FromArgMatches};
+        // Global, so that the server's flags also follow a command's name.
+        let mut command = Cli::command().mut_args(|a| a.global(true));
+        let cli = Cli::from_arg_matches_mut(&mut command.try_get_matches_from_mut(args)?)?;
+        cli.validate()
+            .and_then(|()| match &cli.command {
+                Some(c) => crate::commands::validate(&cli, c),
+                None => Ok(()),
+            })
+            .map_err(|msg| command.error(clap::error::ErrorKind::ValueValidation, msg))?;
         Ok(cli)
     }
 

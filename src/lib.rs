@@ -13,12 +13,16 @@
 //! - [`health`]: the one encoder of `psyche_exporter_*` for every collector.
 //! - [`exposition`]: family helpers and OpenMetrics/0.0.4 negotiation.
 //! - [`server`]: HTTP endpoints; [`logging`]: logfmt/JSON logs.
+//! - [`views`]: the answers (runs, run, checkpoints, pool, network, contribute) as JSON
+//!   and text, from the same snapshots; [`commands`] prints them once from the CLI,
+//!   [`server`] serves them under `/api/v1/` and on the landing page.
 //! - [`error`]: the error type and its fixed `kind` label values.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod collectors;
+pub mod commands;
 pub mod error;
 pub mod exposition;
 pub mod health;
@@ -26,6 +30,7 @@ pub mod logging;
 pub mod poller;
 pub mod rpc;
 pub mod server;
+pub mod views;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -66,6 +71,7 @@ pub async fn run(
         registry,
         watched,
         telemetry_path: cli.web.telemetry_path.clone(),
+        collectors,
     });
     tracing::info!(
         address = %listener.local_addr()?,

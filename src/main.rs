@@ -1,4 +1,5 @@
-//! The `psyche-exporter` binary: parse flags, set up logging, bind, serve.
+//! The `psyche-exporter` binary: parse flags, then answer one command or set up
+//! logging, bind and serve.
 
 use std::process::ExitCode;
 
@@ -10,6 +11,13 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Some(command) = cli.command.clone() {
+        // Failures are named on stderr by the command; collector logs would repeat them.
+        if cli.log.level == psyche_exporter::cli::LogLevel::Debug {
+            logging::init(&cli.log);
+        }
+        return psyche_exporter::commands::run(cli, command).await;
+    }
     logging::init(&cli.log);
     let listener = match tokio::net::TcpListener::bind(cli.web.listen_address).await {
         Ok(l) => l,

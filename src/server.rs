@@ -1,21 +1,23 @@
 //! The HTTP side: `/metrics` (or `--web.telemetry-path`), `/healthz`,
-//! `/readyz` and the landing page `/`. Every handler only reads published
-//! snapshots; none waits on an upstream.
+//! `/readyz`, the JSON views under `/api/v1/` and the landing page `/`. Every
+//! handler only reads published snapshots; none waits on an upstream.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::registry::Registry;
 
+use crate::collectors::Collectors;
 use crate::exposition::Format;
 use crate::health::{REVISION, VERSION};
 use crate::poller::{Status, Watched};
+use crate::views::{self, Answer, Inputs, View};
 
 /// What the handlers share; immutable after start-up.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ pub struct AppState {
     pub watched: Vec<Arc<dyn Watched>>,
     /// Where `/metrics` lives.
     pub telemetry_path: String,
+    /// The typed slots the JSON views and the landing page read.
+    pub collectors: Collectors,
 }
 
 /// The router over `state`.
@@ -35,7 +39,92 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/", get(landing))
+        .route("/api/v1/runs", get(api_runs))
+        .route("/api/v1/runs/{run_id}", get(api_run))
+        .route("/api/v1/checkpoints", get(api_checkpoints))
+        .route("/api/v1/pool", get(api_pool))
+        .route("/api/v1/network", get(api_network))
+        .route("/api/v1/contribute", get(api_contribute))
         .with_state(state)
+}
+
+/// 200 with the answer; 503 when a collector it reads has no data to serve.
+fn json<T: serde::Serialize + views::Tabular>(answer: &Answer<T>, found: bool) -> Response {
+    let status = if !found {
+        StatusCode::NOT_FOUND
+    } else if answer
+        .sources
+        .iter()
+        .any(|s| !s.serving && !matches!(s.state, "disabled" | "unavailable"))
+    {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.json(),
+    )
+        .into_response()
+}
+
+fn inputs(state: &AppState, view: View) -> Inputs {
+    Inputs::read(&state.collectors, view)
+}
+
+async fn api_runs(State(state): State<Arc<AppState>>) -> Response {
+    json(
+        &views::runs(&inputs(&state, View::Runs), views::now()),
+        true,
+    )
+}
+
+async fn api_run(State(state): State<Arc<AppState>>, Path(run_id): Path<String>) -> Response {
+    let inputs = inputs(&state, View::Run);
+    let answer = views::run(&inputs, views::now(), &run_id);
+    json(
+        &answer,
+        answer.data.run.is_some() || inputs.coordinator.is_none(),
+    )
+}
+
+/// `?run=<run_id>` of `/api/v1/checkpoints`.
+#[derive(Debug, serde::Deserialize)]
+struct CheckpointsQuery {
+    run: Option<String>,
+}
+
+async fn api_checkpoints(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<CheckpointsQuery>,
+) -> Response {
+    let inputs = inputs(&state, View::Checkpoints);
+    json(
+        &views::checkpoints(&inputs, views::now(), q.run.as_deref()),
+        true,
+    )
+}
+
+async fn api_pool(State(state): State<Arc<AppState>>) -> Response {
+    json(
+        &views::pool(&inputs(&state, View::Pool), views::now()),
+        true,
+    )
+}
+
+async fn api_network(State(state): State<Arc<AppState>>) -> Response {
+    json(
+        &views::network(&inputs(&state, View::Network), views::now()),
+        true,
+    )
+}
+
+async fn api_contribute(State(state): State<Arc<AppState>>) -> Response {
+    json(
+        &views::contribute(&inputs(&state, View::Contribute), views::now()),
+        true,
+    )
 }
 
 async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -86,11 +175,18 @@ async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
         &state.telemetry_path,
         &statuses,
         SystemTime::now(),
+        &views::landing_sections(&state.collectors, views::now()),
     ))
 }
 
-/// The landing page: version, links, and each collector's state.
-pub fn landing_page(telemetry_path: &str, statuses: &[Status], now: SystemTime) -> String {
+/// The landing page: version, links, the `sections` of [`views::landing_sections`],
+/// and each collector's state.
+pub fn landing_page(
+    telemetry_path: &str,
+    statuses: &[Status],
+    now: SystemTime,
+    sections: &str,
+) -> String {
     let mut rows = String::new();
     for s in statuses {
         let last_success = match s.last_success {
@@ -119,6 +215,7 @@ pub fn landing_page(telemetry_path: &str, statuses: &[Status], now: SystemTime) 
 <style>
 body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
+progress{{width:8em}}
 .ok{{color:#070}}.partial{{color:#a60}}.failing{{color:#b00}}.pending{{color:#666}}
 </style></head>
 <body>
@@ -128,7 +225,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;
 <li><a href="{path}">Metrics</a></li>
 <li><a href="/healthz">Liveness</a> · <a href="/readyz">Readiness</a></li>
 </ul>
-<h2>Collectors</h2>
+{sections}<h2>Collectors</h2>
 <table>
 <tr><th>collector</th><th>state</th><th>interval</th><th>last success</th><th>serving data</th><th>last error</th></tr>
 {rows}</table>

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need
-# (Debian's prometheus package for promtool), then lints and runs every test.
+# (Debian's prometheus package for promtool, chromium for the landing-page test),
+# then lints and runs every test.
 # `.ci/run` calls exactly this; so does the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,10 @@ apt_install() {
 command -v promtool >/dev/null || apt_install prometheus
 [ -x /usr/bin/prometheus-alertmanager ] || apt_install prometheus-alertmanager
 promtool --version 2>&1 | head -1 >&2
+# The landing page is checked in headless Chromium (tests/it/views.rs); its
+# screenshot is kept in tests/artifacts/ (gitignored).
+command -v chromium >/dev/null || apt_install chromium
+chromium --version 2>&1 | head -1 >&2
 
 log "promtool check rules / test rules"
 promtool check rules deploy/prometheus/alerts.yml

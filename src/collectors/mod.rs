@@ -12,6 +12,8 @@ pub mod solana;
 pub mod token;
 pub mod treasurer;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +22,18 @@ use tokio::task::JoinSet;
 
 use crate::cli::{Cli, max_age};
 use crate::error::CollectError;
-use crate::poller::{Collector, Slot, Stats, Watched, poll_loop};
+use crate::poller::{Collector, Slot, Stats, Watched, poll_loop, poll_once};
+
+/// One poll of one collector, to run once (the one-shot commands).
+pub type OncePoll = (&'static str, Pin<Box<dyn Future<Output = ()> + Send>>);
+
+/// How [`Collectors::launch`] runs the pollers.
+pub enum Launch<'a> {
+    /// Poll for ever, each collector in its own task (the server).
+    Forever(&'a mut JoinSet<()>),
+    /// Hand back one poll per collector, for the caller to run (the CLI commands).
+    Once(&'a mut Vec<OncePoll>),
+}
 
 /// The enabled collectors' slots.
 #[derive(Debug, Default)]
@@ -46,13 +59,24 @@ struct Started<C: Collector> {
 }
 
 impl<C: Collector> Started<C> {
-    fn spawn(self, tasks: &mut JoinSet<()>) -> Arc<Slot<C>> {
-        tasks.spawn(poll_loop(
-            self.collector,
-            Arc::clone(&self.slot),
-            self.interval,
-            self.deadline,
-        ));
+    fn spawn(self, launch: &mut Launch<'_>) -> Arc<Slot<C>> {
+        let slot = Arc::clone(&self.slot);
+        match launch {
+            Launch::Forever(tasks) => {
+                tasks.spawn(poll_loop(
+                    self.collector,
+                    slot,
+                    self.interval,
+                    self.deadline,
+                ));
+            }
+            Launch::Once(polls) => polls.push((
+                C::NAME,
+                Box::pin(async move {
+                    poll_once(self.collector.as_ref(), &slot, self.deadline).await;
+                }),
+            )),
+        }
         self.slot
     }
 }
@@ -67,6 +91,16 @@ impl Collectors {
         tasks: &mut JoinSet<()>,
         registry: &mut Registry,
     ) -> Result<Collectors, CollectError> {
+        Self::launch(cli, Launch::Forever(tasks), registry)
+    }
+
+    /// [`Collectors::start`], with the pollers run as `launch` says.
+    pub fn launch(
+        cli: &Cli,
+        mut launch: Launch<'_>,
+        registry: &mut Registry,
+    ) -> Result<Collectors, CollectError> {
+        let tasks = &mut launch;
         let mut out = Collectors::default();
         if !cli.solana.disabled {
             let s = &cli.solana;

@@ -72,7 +72,7 @@ fn consilience_commits() -> Vec<serde_json::Value> {
 /// The Hub the fixture runs expect: three PsycheFoundation models (two list
 /// pages), a repo of another author that a run names, and nothing for the gated
 /// repo another run names (the Hub answers 401).
-fn populate(hub: &FakeHub) {
+pub fn populate(hub: &FakeHub) {
     let mut consilience = model(CONSILIENCE, WAITING_REV, "2025-03-25T00:00:00.000Z");
     consilience["downloads"] = json!(1234);
     consilience["likes"] = json!(56);

@@ -14,3 +14,4 @@ mod huggingface;
 mod pool;
 mod solana;
 mod treasurer;
+mod views;
