@@ -122,6 +122,8 @@ pub async fn run(cli: Cli, command: Command) -> ExitCode {
     only.solana.disabled |= !needs.contains(&"solana");
     only.coordinator.disabled |= !needs.contains(&"coordinator");
     only.huggingface.disabled |= !needs.contains(&"huggingface");
+    only.pool.disabled |= !needs.contains(&"pool");
+    only.treasurer.disabled |= !needs.contains(&"treasurer");
     let mut polls = Vec::new();
     let collectors =
         match Collectors::launch(&only, Launch::Once(&mut polls), &mut Registry::default()) {
@@ -181,8 +183,9 @@ fn emit<T: Serialize + Tabular>(answer: &Answer<T>, output: Output) -> (String, 
     (text, failed)
 }
 
-/// Run the polls: the Hub last, since it reads the coordinator's snapshot for the
-/// repos the runs name; the others together. A line on stderr says what is still
+/// Run the polls: the Hub and the treasurer last, since they read the
+/// coordinator's snapshot (the repos the runs name, the points they earned);
+/// the others together. A line on stderr says what is still
 /// being waited for once that takes over a second, and only on a terminal.
 async fn poll_all(polls: Vec<OncePoll>) {
     let pending: Arc<Mutex<BTreeSet<&'static str>>> =
@@ -190,8 +193,9 @@ async fn poll_all(polls: Vec<OncePoll>) {
     let progress = std::io::stderr()
         .is_terminal()
         .then(|| tokio::spawn(show_progress(Arc::clone(&pending))));
-    let (last, first): (Vec<OncePoll>, Vec<OncePoll>) =
-        polls.into_iter().partition(|(n, _)| *n == "huggingface");
+    let (last, first): (Vec<OncePoll>, Vec<OncePoll>) = polls
+        .into_iter()
+        .partition(|(n, _)| matches!(*n, "huggingface" | "treasurer"));
     for stage in [first, last] {
         join_all(stage.into_iter().map(|(name, poll)| {
             let pending = Arc::clone(&pending);

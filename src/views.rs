@@ -82,7 +82,8 @@ impl View {
     /// The collectors it reads, the one it cannot answer without first.
     pub fn needs(self) -> &'static [&'static str] {
         match self {
-            View::Runs | View::Run => &["coordinator", "huggingface"],
+            View::Runs => &["coordinator", "huggingface"],
+            View::Run => &["coordinator", "huggingface", "treasurer"],
             View::Checkpoints => &["huggingface", "coordinator"],
             View::Pool => &["pool"],
             View::Network => &["solana"],
@@ -131,6 +132,8 @@ pub struct Inputs {
     pub huggingface: Option<Arc<HuggingFaceSnapshot>>,
     /// RPC health, while fresh.
     pub solana: Option<Arc<SolanaSnapshot>>,
+    /// Run treasuries, while fresh.
+    pub treasurer: Option<Arc<crate::collectors::treasurer::TreasurerSnapshot>>,
     /// The mining pool, while fresh.
     pub pool: Option<Arc<PoolSnapshot>>,
     /// Every collector read, in [`View::needs`] order.
@@ -175,6 +178,10 @@ impl Inputs {
                 }
                 "solana" => {
                     out.solana = read_slot(collectors.solana.as_ref(), name, &mut out.sources);
+                }
+                "treasurer" => {
+                    out.treasurer =
+                        read_slot(collectors.treasurer.as_ref(), name, &mut out.sources);
                 }
                 _ => {
                     out.pool = read_slot(collectors.pool.as_ref(), name, &mut out.sources);
@@ -678,10 +685,43 @@ pub struct RunDetails {
     pub checkpoint: CheckpointView,
     /// Reward points.
     pub rewards: RewardsView,
-    /// Treasury balance and runway: `null` until the treasurer collector exists.
-    pub treasury: Option<serde_json::Value>,
+    /// The run's reward treasury: `null` when the treasurer collector is off,
+    /// has no data, or no treasurer `Run` funds this run.
+    pub treasury: Option<TreasuryView>,
     /// Phase and deadline.
     pub phase: PhaseView,
+}
+
+/// A run's reward treasury (the treasurer program), as `json-dump-run` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreasuryView {
+    /// The treasurer `Run` account.
+    pub treasurer_run: String,
+    /// Reward token mint.
+    pub collateral_mint: String,
+    /// Vault balance in whole tokens, when readable.
+    pub vault_balance: Option<f64>,
+    /// Points already paid out.
+    pub claimed_points: u64,
+    /// Points earned and not yet paid out (needs the client lists).
+    pub unclaimed_points: Option<u64>,
+    /// Epochs the vault's surplus over what is owed pays for at the current
+    /// earning rate; `null` when the rate is 0 or a figure is unknown.
+    pub funded_epochs: Option<f64>,
+}
+
+fn treasury_view(t: &crate::collectors::treasurer::Treasury) -> TreasuryView {
+    TreasuryView {
+        treasurer_run: t.treasurer_run.clone(),
+        collateral_mint: t.collateral_mint.clone(),
+        vault_balance: t
+            .vault
+            .zip(t.decimals)
+            .map(|(v, d)| crate::collectors::token::whole_tokens(v, d)),
+        claimed_points: t.claimed_points,
+        unclaimed_points: t.unclaimed(),
+        funded_epochs: t.funded_epochs(),
+    }
 }
 
 fn lr_schedule(s: &LrSchedule) -> Tagged {
@@ -929,7 +969,30 @@ pub fn run(inputs: &Inputs, now: i64, run_id: &str) -> Answer<RunData> {
         sorted_runs(s)
             .into_iter()
             .find(|e| e.run.run_id == run_id)
-            .map(|e| details(e, find_join(&joined, e), inputs.huggingface.as_deref(), now))
+            .map(|e| {
+                let mut d = details(e, find_join(&joined, e), inputs.huggingface.as_deref(), now);
+                d.treasury = inputs.treasurer.as_deref().and_then(|t| {
+                    let mut t = t
+                        .runs
+                        .iter()
+                        .find(|t| t.program == e.program && t.run_id == e.run.run_id)?
+                        .clone();
+                    // The points owed come from this answer's own run snapshot, so
+                    // they agree with its rewards even when the treasurer polled
+                    // before the coordinator had read the client lists.
+                    if let Some(detail) = &e.run.detail {
+                        t.earned = Some(detail.earned_sum);
+                    }
+                    t.earning_rate = Some(
+                        e.run
+                            .clients_state
+                            .current_epoch_rates
+                            .earning_rate_total_shared,
+                    );
+                    Some(treasury_view(&t))
+                });
+                d
+            })
     });
     Answer::new(View::Run, inputs, now, RunData { run })
 }
@@ -1088,7 +1151,20 @@ impl Tabular for RunData {
             "epoch earning rate",
             r.rewards.epoch_earning_rate_points.to_string(),
         );
-        kv.add("treasury", "treasurer collector not available yet");
+        kv.head("treasury");
+        match &r.treasury {
+            None => kv.add("treasury", "none known"),
+            Some(t) => {
+                kv.add("treasurer run", &t.treasurer_run);
+                kv.add("vault", opt(t.vault_balance.map(|v| format!("{v:.2}"))));
+                kv.add("claimed points", t.claimed_points.to_string());
+                kv.add("unclaimed points", opt(t.unclaimed_points));
+                kv.add(
+                    "funded epochs",
+                    opt(t.funded_epochs.map(|v| format!("{v:.1}"))),
+                );
+            }
+        }
         kv.head("phase");
         let ph = &r.phase;
         kv.add(

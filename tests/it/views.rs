@@ -34,6 +34,7 @@ impl Upstreams {
         let rpc = FakeRpc::start().await;
         fixtures::serve_all(&rpc);
         fixtures::serve_pool_open(&rpc);
+        fixtures::serve_treasurer_run(&rpc, Some(250_000_000_000_000));
         let extra = FakeRpc::start().await;
         extra.set_genesis(MAINNET);
         let hub = FakeHub::start().await;
@@ -45,7 +46,6 @@ impl Upstreams {
     /// fixture on the coordinator's fake node).
     fn args(&self) -> Vec<String> {
         vec![
-            "--no-collector.treasurer".into(),
             format!("--coordinator.rpc-url={}", self.rpc.endpoint),
             format!("--pool.rpc-url={}", self.rpc.endpoint),
             "--pool.program-id=CQy5JKR2Lrm16pqSY5nkMaMYSazRk2aYx99pJDNGupR7".into(),
