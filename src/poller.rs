@@ -467,7 +467,13 @@ pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Du
             }
         }
     };
-    log_transition(C::NAME, previous.last_attempt.as_ref(), &outcome, duration);
+    log_transition(
+        C::NAME,
+        previous.last_attempt.as_ref(),
+        &outcome,
+        duration,
+        last_good.is_some(),
+    );
     slot.publish(Observation {
         last_good,
         last_attempt: Some(Attempt {
@@ -480,7 +486,13 @@ pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Du
 
 /// Log on change, count everything: a warning when a collector starts
 /// failing, one line when it recovers, and only debug lines in between.
-fn log_transition(name: &str, previous: Option<&Attempt>, now: &Outcome, took: Duration) {
+fn log_transition(
+    name: &str,
+    previous: Option<&Attempt>,
+    now: &Outcome,
+    took: Duration,
+    has_data: bool,
+) {
     let was_ok = matches!(previous.map(|a| &a.outcome), None | Some(Outcome::Ok));
     match now {
         Outcome::Ok if !was_ok => {
@@ -491,7 +503,11 @@ fn log_transition(name: &str, previous: Option<&Attempt>, now: &Outcome, took: D
             tracing::warn!(collector = name, errors, error = %message, "poll partly failed");
         }
         Outcome::Failed { kind, message } if was_ok || previous.is_none() => {
-            tracing::warn!(collector = name, kind, error = %message, "poll failed; serving the last good data until max age");
+            if has_data {
+                tracing::warn!(collector = name, kind, error = %message, "poll failed; serving the last good data until max age");
+            } else {
+                tracing::warn!(collector = name, kind, error = %message, "poll failed; no data to serve yet");
+            }
         }
         _ => tracing::debug!(collector = name, outcome = ?now, "poll still failing"),
     }
