@@ -344,23 +344,28 @@ impl Coordinator {
         &self,
         runs: &[(Target, AccountData, Run)],
     ) -> Result<HashMap<Pubkey, RunDetail>, CollectError> {
-        // Group the windows each run needs by (layout, offset); read each group
-        // at the longest length any run of the batch needs.
-        let mut groups: BTreeMap<(Layout, usize), Vec<(usize, usize)>> = BTreeMap::new();
-        for (i, (_, _, run)) in runs.iter().enumerate() {
-            for w in run.layout.detail_windows(&run.lists) {
-                groups
-                    .entry((run.layout, w.offset))
-                    .or_default()
-                    .push((i, w.len));
+        // A hundred runs at a time (one request per window each), decoded before
+        // the next hundred are read, so that only one batch of client arrays is
+        // ever in memory. Within a batch, the windows each run needs are grouped
+        // by (layout, offset) and read at the longest length any of them needs.
+        let mut out = HashMap::new();
+        for batch in runs.chunks(BATCH) {
+            let mut groups: BTreeMap<(Layout, usize), Vec<(usize, usize)>> = BTreeMap::new();
+            for (i, (_, _, run)) in batch.iter().enumerate() {
+                for w in run.layout.detail_windows(&run.lists) {
+                    groups
+                        .entry((run.layout, w.offset))
+                        .or_default()
+                        .push((i, w.len));
+                }
             }
-        }
-        let mut extra: Vec<Vec<(usize, Vec<u8>)>> = vec![Vec::new(); runs.len()];
-        for ((_, offset), members) in groups {
-            for chunk in members.chunks(BATCH) {
-                let len = chunk.iter().map(|(_, l)| *l).max().unwrap_or(0);
-                let addresses: Vec<Pubkey> =
-                    chunk.iter().map(|(i, _)| runs[*i].0.account).collect();
+            let mut extra: Vec<Vec<(usize, Vec<u8>)>> = vec![Vec::new(); batch.len()];
+            for ((_, offset), members) in groups {
+                let len = members.iter().map(|(_, l)| *l).max().unwrap_or(0);
+                let addresses: Vec<Pubkey> = members
+                    .iter()
+                    .filter_map(|(i, _)| batch.get(*i).map(|r| r.0.account))
+                    .collect();
                 // Client entries are mostly keys, but zstd still wins on the
                 // zeroed and repeated fields around them.
                 let slices = self
@@ -370,14 +375,26 @@ impl Coordinator {
                         UiAccountEncoding::Base64Zstd,
                     )
                     .await?;
-                for ((i, _), ui) in chunk.iter().zip(slices) {
-                    if let Some(bytes) = ui.and_then(|ui| ui.data.decode()) {
-                        extra[*i].push((offset, bytes));
+                for ((i, _), ui) in members.iter().zip(slices) {
+                    if let (Some(bytes), Some(slot)) =
+                        (ui.and_then(|ui| ui.data.decode()), extra.get_mut(*i))
+                    {
+                        slot.push((offset, bytes));
                     }
                 }
             }
+            self.decode_details(batch, extra, &mut out);
         }
-        let mut out = HashMap::new();
+        Ok(out)
+    }
+
+    /// Decode each run of a batch with its detail windows; keep the summaries.
+    fn decode_details(
+        &self,
+        runs: &[(Target, AccountData, Run)],
+        extra: Vec<Vec<(usize, Vec<u8>)>>,
+        out: &mut HashMap<Pubkey, RunDetail>,
+    ) {
         for ((target, data, _), windows) in runs.iter().zip(extra) {
             let mut data = data.clone();
             data.extend(windows);
@@ -395,7 +412,6 @@ impl Coordinator {
                 }),
             }
         }
-        Ok(out)
     }
 }
 
