@@ -126,7 +126,7 @@ impl Stats {
 
 /// A std mutex guard, recovering from poisoning: every critical section here
 /// is a counter update that cannot leave the data half-written.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

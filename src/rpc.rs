@@ -24,6 +24,11 @@ use solana_rpc_client::rpc_sender::{RpcSender, RpcTransportStats};
 use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind as ClientErrorKind};
 use solana_rpc_client_api::request::{RpcError, RpcRequest, RpcResponseErrorData};
 
+use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
+use solana_pubkey::Pubkey;
+use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+
 use crate::error::{CollectError, error_chain};
 use crate::poller::Stats;
 
@@ -168,6 +173,79 @@ impl Rpc {
             backoff,
             url,
         }
+    }
+}
+
+/// `getMultipleAccounts` takes at most 100 addresses.
+pub const MAX_ACCOUNTS_PER_CALL: usize = 100;
+
+impl Rpc {
+    /// How errors name a request: endpoint and method, never the URL.
+    pub fn what(&self, method: &str) -> String {
+        format!("{} {method}", self.url.endpoint())
+    }
+
+    /// `getMultipleAccounts` of `addresses` in batches of 100, in order (`None`
+    /// for an account that does not exist), optionally cut to `slice`.
+    pub async fn multiple_accounts(
+        &self,
+        addresses: &[Pubkey],
+        slice: Option<UiDataSliceConfig>,
+        encoding: UiAccountEncoding,
+    ) -> Result<Vec<Option<UiAccount>>, CollectError> {
+        let mut out = Vec::with_capacity(addresses.len());
+        for chunk in addresses.chunks(MAX_ACCOUNTS_PER_CALL) {
+            let config = RpcAccountInfoConfig {
+                encoding: Some(encoding),
+                data_slice: slice,
+                ..RpcAccountInfoConfig::default()
+            };
+            let response = self
+                .client
+                .get_multiple_ui_accounts_with_config(chunk, config)
+                .await
+                .map_err(|e| classify(&self.what("getMultipleAccounts"), e))?;
+            if response.value.len() != chunk.len() {
+                return Err(CollectError::Decode {
+                    what: self.what("getMultipleAccounts"),
+                    message: format!(
+                        "asked for {} accounts, got {}",
+                        chunk.len(),
+                        response.value.len()
+                    ),
+                });
+            }
+            out.extend(response.value);
+        }
+        Ok(out)
+    }
+
+    /// One `getProgramAccounts` for the Anchor accounts of one type under
+    /// `program`: filtered by `dataSize` and a `memcmp` on the discriminator,
+    /// optionally cut to `slice` (a zero-length slice only counts them).
+    pub async fn anchor_accounts(
+        &self,
+        program: &Pubkey,
+        size: usize,
+        discriminator: &[u8; 8],
+        slice: Option<UiDataSliceConfig>,
+    ) -> Result<Vec<(Pubkey, UiAccount)>, CollectError> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::DataSize(size as u64),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, discriminator)),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                data_slice: slice,
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        self.client
+            .get_program_ui_accounts_with_config(program, config)
+            .await
+            .map_err(|e| classify(&self.what("getProgramAccounts"), e))
     }
 }
 

@@ -49,7 +49,7 @@ use crate::collectors::coordinator::Coordinator;
 use crate::collectors::coordinator::account::Checkpoint;
 use crate::error::CollectError;
 use crate::exposition::gauge;
-use crate::poller::{Collector, Slot, Stats};
+use crate::poller::{Collector, Slot, Stats, lock};
 
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -408,10 +408,6 @@ fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
                 .then(|| base.join(target).ok())
                 .flatten()
         })
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl HuggingFace {

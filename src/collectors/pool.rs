@@ -34,14 +34,12 @@ use std::sync::{Arc, Mutex};
 use prometheus_client::encoding::DescriptorEncoder;
 use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
 use solana_pubkey::Pubkey;
-use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
-use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 
 use crate::collectors::token;
 use crate::error::CollectError;
 use crate::exposition::gauge;
-use crate::poller::{Collector, Stats};
-use crate::rpc::{Rpc, classify};
+use crate::poller::{Collector, Stats, lock};
+use crate::rpc::Rpc;
 
 /// The mainnet mining-pool deployment (the declared id in the sources is another).
 pub const PROGRAM_MAINNET: &str = "PsyMP8fXEEMo2C6C84s8eXuRUrvzQnZyquyjipDRohf";
@@ -56,9 +54,6 @@ pub const POOL_ACCOUNT_SIZE: usize = 552;
 pub const LENDER_ACCOUNT_SIZE: usize = 32;
 /// Capacity of the pool's metadata bytes.
 pub const POOL_METADATA_CAPACITY: usize = 400;
-
-/// `getMultipleAccounts` takes at most 100 addresses.
-const BATCH: usize = 100;
 
 /// Why an Anchor account of the pool or treasurer program could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,40 +311,13 @@ impl fmt::Debug for MiningPool {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// `getMultipleAccounts` of `addresses` (base64, whole accounts), in batches of 100.
 pub(crate) async fn fetch_accounts(
     rpc: &Rpc,
     addresses: &[Pubkey],
 ) -> Result<Vec<Option<UiAccount>>, CollectError> {
-    let what = format!("{} getMultipleAccounts", rpc.url.endpoint());
-    let mut out = Vec::with_capacity(addresses.len());
-    for chunk in addresses.chunks(BATCH) {
-        let config = RpcAccountInfoConfig {
-            encoding: Some(UiAccountEncoding::Base64),
-            ..RpcAccountInfoConfig::default()
-        };
-        let response = rpc
-            .client
-            .get_multiple_ui_accounts_with_config(chunk, config)
-            .await
-            .map_err(|e| classify(&what, e))?;
-        if response.value.len() != chunk.len() {
-            return Err(CollectError::Decode {
-                what,
-                message: format!(
-                    "asked for {} accounts, got {}",
-                    chunk.len(),
-                    response.value.len()
-                ),
-            });
-        }
-        out.extend(response.value);
-    }
-    Ok(out)
+    rpc.multiple_accounts(addresses, None, UiAccountEncoding::Base64)
+        .await
 }
 
 /// Decimals of every mint in `mints`, from `cache` or from `fetched` (the accounts read
@@ -467,32 +435,19 @@ impl MiningPool {
 
     /// Lender accounts of the program, counted without their data.
     async fn count_lenders(&self) -> Result<u64, CollectError> {
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::DataSize(LENDER_ACCOUNT_SIZE as u64),
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, &LENDER_DISCRIMINATOR)),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                data_slice: Some(UiDataSliceConfig {
+        // A zero-length slice: the accounts are counted, no data is sent.
+        let found = self
+            .rpc
+            .anchor_accounts(
+                &self.settings.program,
+                LENDER_ACCOUNT_SIZE,
+                &LENDER_DISCRIMINATOR,
+                Some(UiDataSliceConfig {
                     offset: 0,
                     length: 0,
                 }),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
-        let found = self
-            .rpc
-            .client
-            .get_program_ui_accounts_with_config(&self.settings.program, config)
-            .await
-            .map_err(|e| {
-                classify(
-                    &format!("{} getProgramAccounts", self.rpc.url.endpoint()),
-                    e,
-                )
-            })?;
+            )
+            .await?;
         Ok(found.len() as u64)
     }
 }

@@ -41,7 +41,7 @@ use solana_rpc_client_api::request::{RpcError, RpcResponseErrorData};
 
 use crate::error::CollectError;
 use crate::exposition::gauge;
-use crate::poller::{Collector, Stats};
+use crate::poller::{Collector, Stats, lock};
 use crate::rpc::{NODE_UNHEALTHY, Rpc, RpcUrl, classify};
 
 /// Genesis hashes of the public clusters.
@@ -262,7 +262,7 @@ impl SolanaRpc {
                     }) => Some(*num_slots_behind),
                     _ => None,
                 };
-                let err = classify(&probe.what("getHealth"), err);
+                let err = classify(&probe.rpc.what("getHealth"), err);
                 self.stats.record(&err);
                 if behind.is_none() && err.kind() != "rpc" {
                     // No JSON-RPC answer at all: don't hammer it with six more calls.
@@ -288,7 +288,7 @@ impl SolanaRpc {
             },
         );
         let mut note = |method: &str, err| {
-            let err = classify(&probe.what(method), err);
+            let err = classify(&probe.rpc.what(method), err);
             self.stats.record(&err);
             error.get_or_insert_with(|| err.to_string());
         };
@@ -348,17 +348,6 @@ impl SolanaRpc {
             error,
         }
     }
-}
-
-impl Probe {
-    /// How errors name a request: endpoint and method, never the URL.
-    fn what(&self, method: &str) -> String {
-        format!("{} {method}", self.rpc.url.endpoint())
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `slots_behind` for every endpoint: the node's own figure, else the

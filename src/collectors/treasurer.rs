@@ -37,10 +37,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::DescriptorEncoder;
-use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_pubkey::Pubkey;
-use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
-use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 
 use crate::collectors::coordinator::{Coordinator, account as coordinator_account};
 use crate::collectors::pool::{Bytes, DecodeError, fetch_accounts, learn_decimals, vault_amount};
@@ -48,7 +45,7 @@ use crate::collectors::token;
 use crate::error::CollectError;
 use crate::exposition::gauge;
 use crate::poller::{Collector, Slot, Stats};
-use crate::rpc::{Rpc, classify};
+use crate::rpc::Rpc;
 
 /// The treasurer deployment.
 pub const PROGRAM: &str = "EnU7DRx5az5YWxaxgqEGbXSYtudcfnjXewyBRRZCjJPw";
@@ -236,28 +233,15 @@ impl Treasurer {
     }
 
     async fn list_runs(&self) -> Result<Vec<(Pubkey, TreasurerRun)>, CollectError> {
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::DataSize(RUN_ACCOUNT_SIZE as u64),
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, &RUN_DISCRIMINATOR)),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
         let found = self
             .rpc
-            .client
-            .get_program_ui_accounts_with_config(&self.settings.program, config)
-            .await
-            .map_err(|e| {
-                classify(
-                    &format!("{} getProgramAccounts", self.rpc.url.endpoint()),
-                    e,
-                )
-            })?;
+            .anchor_accounts(
+                &self.settings.program,
+                RUN_ACCOUNT_SIZE,
+                &RUN_DISCRIMINATOR,
+                None,
+            )
+            .await?;
         let mut out = Vec::new();
         for (address, ui) in found {
             let decoded = ui

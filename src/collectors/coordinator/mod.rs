@@ -44,13 +44,11 @@ use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
 use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
 use solana_pubkey::Pubkey;
-use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
-use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 
 use crate::error::CollectError;
 use crate::exposition::gauge;
-use crate::poller::{Collector, Stats};
-use crate::rpc::{Rpc, classify};
+use crate::poller::{Collector, Stats, lock};
+use crate::rpc::{MAX_ACCOUNTS_PER_CALL, Rpc};
 
 use account::{AccountData, Layout, Run, RunDetail, RunState, Window};
 
@@ -58,9 +56,6 @@ use account::{AccountData, Layout, Run, RunDetail, RunState, Window};
 pub const PROGRAM_V1: &str = "4SHugWqSXwKE5fqDchkJcPEqnoZE22VYKtSTVm7axbT7";
 /// The previous deployment, whose accounts use the legacy v0 layout.
 pub const PROGRAM_LEGACY: &str = "HR8RN2TP9E9zsi2kjhvPbirJWA1R6L6ruf4xNNGpjU5Y";
-
-/// `getMultipleAccounts` takes at most 100 addresses.
-const BATCH: usize = 100;
 
 /// A coordinator program to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,32 +159,17 @@ impl Coordinator {
         }
     }
 
-    fn what(&self, method: &str) -> String {
-        format!("{} {method}", self.rpc.url.endpoint())
-    }
-
     /// Discovery: the instances of one program, decoded and filtered.
     async fn discover(&self, program: &Pubkey) -> Result<Vec<Target>, CollectError> {
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::DataSize(account::INSTANCE_ACCOUNT_SIZE as u64),
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(
-                    0,
-                    &account::COORDINATOR_INSTANCE_DISCRIMINATOR,
-                )),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
         let found = self
             .rpc
-            .client
-            .get_program_ui_accounts_with_config(program, config)
-            .await
-            .map_err(|e| classify(&self.what("getProgramAccounts"), e))?;
+            .anchor_accounts(
+                program,
+                account::INSTANCE_ACCOUNT_SIZE,
+                &account::COORDINATOR_INSTANCE_DISCRIMINATOR,
+                None,
+            )
+            .await?;
         let mut targets = Vec::new();
         for (address, ui) in found {
             let decoded = ui
@@ -232,35 +212,13 @@ impl Coordinator {
         window: Window,
         encoding: UiAccountEncoding,
     ) -> Result<Vec<Option<UiAccount>>, CollectError> {
-        let mut out = Vec::with_capacity(accounts.len());
-        for chunk in accounts.chunks(BATCH) {
-            let config = RpcAccountInfoConfig {
-                encoding: Some(encoding),
-                data_slice: Some(UiDataSliceConfig {
-                    offset: window.offset,
-                    length: window.len,
-                }),
-                ..RpcAccountInfoConfig::default()
-            };
-            let response = self
-                .rpc
-                .client
-                .get_multiple_ui_accounts_with_config(chunk, config)
-                .await
-                .map_err(|e| classify(&self.what("getMultipleAccounts"), e))?;
-            if response.value.len() != chunk.len() {
-                return Err(CollectError::Decode {
-                    what: self.what("getMultipleAccounts"),
-                    message: format!(
-                        "asked for {} accounts, got {}",
-                        chunk.len(),
-                        response.value.len()
-                    ),
-                });
-            }
-            out.extend(response.value);
-        }
-        Ok(out)
+        let slice = UiDataSliceConfig {
+            offset: window.offset,
+            length: window.len,
+        };
+        self.rpc
+            .multiple_accounts(accounts, Some(slice), encoding)
+            .await
     }
 
     /// The state tier for every target: `(target, decoded run or why not)`,
@@ -349,7 +307,7 @@ impl Coordinator {
         // ever in memory. Within a batch, the windows each run needs are grouped
         // by (layout, offset) and read at the longest length any of them needs.
         let mut out = HashMap::new();
-        for batch in runs.chunks(BATCH) {
+        for batch in runs.chunks(MAX_ACCOUNTS_PER_CALL) {
             let mut groups: BTreeMap<(Layout, usize), Vec<(usize, usize)>> = BTreeMap::new();
             for (i, (_, _, run)) in batch.iter().enumerate() {
                 for w in run.layout.detail_windows(&run.lists) {
@@ -434,10 +392,6 @@ fn header_len() -> usize {
         .map(|w| w.offset + w.len)
         .max()
         .unwrap_or(0)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Collector for Coordinator {
