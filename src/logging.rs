@@ -26,7 +26,11 @@ pub fn init(args: &LogArgs) {
     let filter = EnvFilter::new(format!("warn,psyche_exporter={level}"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // When stderr goes away (a restarted journald, a closed pipe) the
+        // default reports the failed write with `eprintln!`, which panics on
+        // the same broken stderr and kills the exporter. Drop the line instead.
+        .log_internal_errors(false);
     let _ = match args.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Logfmt => builder.event_format(Logfmt).try_init(),

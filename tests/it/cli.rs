@@ -138,6 +138,74 @@ async fn binary_logs_never_show_a_secret() {
     assert!(all.contains("level=debug"), "debug lines were logged");
 }
 
+/// Whoever reads the exporter's stderr can go away (a restarted journald, a
+/// closed pipe): the exporter keeps polling and serving, dropping log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_survives_its_stderr_closing() {
+    let node = FakeRpc::start().await;
+    let mut child = Command::new(BIN)
+        .args(ONLY_SOLANA)
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--log.level=debug",
+            "--solana.interval=100ms",
+            "--solana.timeout=50ms",
+        ])
+        .arg(format!("--solana.rpc-url={}", node.endpoint))
+        .env_clear()
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut serving = String::new();
+    stderr.read_line(&mut serving).unwrap();
+    let address = serving
+        .split(' ')
+        .find_map(|kv| kv.strip_prefix("address="))
+        .expect("the first line names the address")
+        .trim()
+        .to_owned();
+    drop(stderr);
+    // A failure and a recovery: each logs a line into the closed pipe.
+    let up = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("psyche_solana_rpc_up{"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    };
+    let metrics = || async {
+        reqwest::get(format!("http://{address}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+    };
+    for (reply, want) in [(Some(Reply::Status(500)), "0"), (None, "1")] {
+        match reply {
+            Some(r) => node.set_all(r),
+            None => node.heal(),
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            assert_eq!(child.try_wait().unwrap(), None, "the exporter exited");
+            let text = metrics().await.expect("the exporter answers /metrics");
+            if up(&text).as_deref() == Some(want) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "psyche_solana_rpc_up never became {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(child.try_wait().unwrap(), None, "the exporter exited");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// The first captured line containing `needle`, waiting up to ten seconds.
 async fn wait_line(lines: &Arc<Mutex<Vec<String>>>, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
