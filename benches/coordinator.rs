@@ -4,6 +4,9 @@
 //! duration, `/metrics` encode time, and the real binary's RSS.
 //!
 //! `cargo build --release && cargo bench --bench coordinator`
+//!
+//! `BENCH_SERVE_ONLY=1` only serves the fake node and prints its endpoint, to
+//! profile the binary against it (e.g. under heaptrack).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -43,11 +46,12 @@ fn tally(stats: &Stats) -> Tally {
     }
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+/// `field` (`VmRSS`, `VmHWM`) of `pid`'s `/proc/<pid>/status`, in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -58,6 +62,10 @@ async fn main() {
     let fake = fake_rpc::FakeRpc::start().await;
     let served = fixtures::serve_generated(&fake, n);
     let url: psyche_exporter::rpc::RpcUrl = fake.endpoint.parse().unwrap();
+    if std::env::var("BENCH_SERVE_ONLY").is_ok() {
+        println!("serving {}", fake.endpoint);
+        tokio::time::sleep(Duration::from_secs(100000)).await;
+    }
 
     // Two polls of the real collector: the first reads both tiers, the second
     // only the state tier (the detail tier is not due again for an hour).
@@ -87,6 +95,10 @@ async fn main() {
     let t1 = Instant::now();
     collector.poll().await.unwrap();
     let state_only = t1.elapsed();
+    // What the poll loop does after each poll.
+    let t2 = Instant::now();
+    psyche_exporter::memory::release_free_memory();
+    let trim = t2.elapsed();
     let after_second = tally(&stats);
     let state = Tally {
         bytes: after_second.bytes - after_first.bytes,
@@ -183,6 +195,7 @@ async fn main() {
     }
     println!("poll duration: state+detail {both:.2?}, state only {state_only:.2?}");
     println!("snapshot render (once per poll and wanted format): {render_time:.2?}");
+    println!("returning free memory to the OS after a poll: {trim:.2?}");
     println!(
         "/metrics scrape body ({} KiB): p50 {:.2?}, p99 {:.2?}, max {:.2?}",
         body_len / 1024,
@@ -236,7 +249,10 @@ async fn main() {
     .unwrap()
     .expect("the exporter logs its address");
     let deadline = Instant::now() + Duration::from_secs(120);
-    let polls_before = fake.calls("getProgramAccounts");
+    // RSS sampled every 100 ms (a scrape every other sample) from when every
+    // run shows until ten more polls have run, and the kernel's high-water mark.
+    let mut samples = Vec::new();
+    let mut polls_at_all_runs = None;
     loop {
         let text = reqwest::get(format!("http://{address}/metrics"))
             .await
@@ -248,18 +264,33 @@ async fn main() {
             .lines()
             .filter(|l| l.starts_with("psyche_run_step{"))
             .count();
+        if runs == n && polls_at_all_runs.is_none() {
+            polls_at_all_runs = Some(fake.calls("getProgramAccounts"));
+        }
         // Ten polls (twenty discovery calls: two programs) after all runs show.
-        if runs == n && fake.calls("getProgramAccounts") >= polls_before + 20 {
-            break;
+        if let Some(at) = polls_at_all_runs {
+            if fake.calls("getProgramAccounts") >= at + 20 {
+                break;
+            }
+            for _ in 0..2 {
+                samples.extend(status_kib(child.id(), "VmRSS"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert!(Instant::now() < deadline, "exporter never showed {n} runs");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let rss = rss_kib(child.id()).unwrap_or(0);
+    let peak = status_kib(child.id(), "VmHWM").unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
+    samples.sort_unstable();
+    let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "exporter RSS with {n} runs after 10 polls: {:.1} MiB",
-        rss as f64 / 1024.0
+        "exporter RSS with {n} runs over 10 polls ({} samples): median {:.1} MiB, max {:.1} MiB; peak since start (VmHWM) {:.1} MiB",
+        samples.len(),
+        mib(samples.get(samples.len() / 2).copied().unwrap_or(0)),
+        mib(samples.last().copied().unwrap_or(0)),
+        mib(peak)
     );
 }

@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
 };
@@ -88,8 +90,11 @@ impl Format {
         self,
         watched: &[std::sync::Arc<dyn crate::poller::Watched>],
         registry: &Registry,
-    ) -> Result<Vec<bytes::Bytes>, fmt::Error> {
-        let mut chunks: Vec<bytes::Bytes> = watched.iter().filter_map(|w| w.body(self)).collect();
+    ) -> Result<Vec<Bytes>, fmt::Error> {
+        let mut chunks: Vec<Bytes> = Vec::new();
+        for body in watched.iter().filter_map(|w| w.body(self)) {
+            chunks.extend(body.iter().cloned());
+        }
         let mut live = String::with_capacity(16 * 1024);
         match self {
             Format::OpenMetrics => {
@@ -114,6 +119,53 @@ impl Format {
             }
         }
         Ok(out)
+    }
+}
+
+/// How much encoded text one [`ChunkWriter`] chunk holds.
+pub const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A `fmt::Write` that fills fixed-size chunks instead of one growing string.
+///
+/// Encoding a thousand runs yields megabytes of text. A `String` grows by
+/// doubling, so the last copy briefly holds twice the final size, and the
+/// freed large blocks raise glibc's mmap threshold and stay resident. Chunks
+/// of [`CHUNK_BYTES`] are allocated once each at their final size, cost at
+/// most one chunk of slack, and go to the response body as they are: the
+/// HTTP body is a list of chunks anyway. A chunk may end inside a UTF-8
+/// sequence; only the concatenation is text.
+#[derive(Debug, Default)]
+pub struct ChunkWriter {
+    done: Vec<Bytes>,
+    current: Vec<u8>,
+}
+
+impl ChunkWriter {
+    /// The chunks written, in order; none for no text.
+    pub fn finish(mut self) -> Vec<Bytes> {
+        if !self.current.is_empty() {
+            self.done.push(Bytes::from(self.current));
+        }
+        self.done
+    }
+}
+
+impl fmt::Write for ChunkWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s.as_bytes();
+        while !rest.is_empty() {
+            if self.current.capacity() == 0 {
+                self.current = Vec::with_capacity(CHUNK_BYTES);
+            }
+            let n = (CHUNK_BYTES - self.current.len()).min(rest.len());
+            self.current.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.current.len() == CHUNK_BYTES {
+                self.done
+                    .push(Bytes::from(std::mem::take(&mut self.current)));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -169,6 +221,35 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_writer_fills_whole_chunks_and_keeps_every_byte() {
+        use std::fmt::Write as _;
+        assert!(ChunkWriter::default().finish().is_empty());
+        let mut w = ChunkWriter::default();
+        let mut expected = String::new();
+        // Pieces of odd sizes, one bigger than a chunk, with multi-byte text.
+        for (i, piece) in [
+            "é",
+            &"x".repeat(CHUNK_BYTES + 7),
+            "ünïcode",
+            &"y".repeat(999),
+        ]
+        .iter()
+        .cycle()
+        .take(40)
+        .enumerate()
+        {
+            write!(w, "{i}{piece}").unwrap();
+            write!(expected, "{i}{piece}").unwrap();
+        }
+        let chunks = w.finish();
+        let (last, full) = chunks.split_last().unwrap();
+        assert!(full.iter().all(|c| c.len() == CHUNK_BYTES));
+        assert!(!last.is_empty() && last.len() <= CHUNK_BYTES);
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+        assert_eq!(joined, expected.as_bytes());
+    }
 
     #[test]
     fn negotiation_follows_the_go_client() {

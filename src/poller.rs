@@ -20,7 +20,7 @@ use bytes::Bytes;
 use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::error::{CollectError, KINDS};
-use crate::exposition::Format;
+use crate::exposition::{ChunkWriter, Format};
 
 /// One upstream, polled on an interval, rendered as metric families.
 pub trait Collector: Send + Sync + 'static {
@@ -138,12 +138,15 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// scraper uses would cost memory.
 #[derive(Debug, Default)]
 pub struct Rendered {
-    text: OnceLock<Bytes>,
-    openmetrics: OnceLock<Bytes>,
+    text: OnceLock<Body>,
+    openmetrics: OnceLock<Body>,
 }
 
+/// Encoded families as shared chunks (see [`ChunkWriter`]).
+pub type Body = Arc<[Bytes]>;
+
 impl Rendered {
-    fn cell(&self, format: Format) -> &OnceLock<Bytes> {
+    fn cell(&self, format: Format) -> &OnceLock<Body> {
         match format {
             Format::Text => &self.text,
             Format::OpenMetrics => &self.openmetrics,
@@ -170,26 +173,26 @@ impl<C: Collector> prometheus_client::collector::Collector for Families<C> {
 pub fn render<C: Collector>(
     snapshot: &Arc<C::Snapshot>,
     format: Format,
-) -> Result<Bytes, fmt::Error> {
+) -> Result<Body, fmt::Error> {
     let mut registry = prometheus_client::registry::Registry::default();
     registry.register_collector(Box::new(Families::<C>(Arc::clone(snapshot))));
-    let mut out = String::new();
+    let mut out = ChunkWriter::default();
     match format {
         Format::OpenMetrics => {
             prometheus_client::encoding::text::encode_registry(&mut out, &registry)?
         }
         Format::Text => prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?,
     }
-    Ok(out.into())
+    Ok(out.finish().into())
 }
 
 /// [`render`], or nothing (and an error log) if encoding fails: snapshots hold
 /// converted values only, so that is a bug, and no families beat a broken
 /// exposition.
-fn render_or_empty<C: Collector>(snapshot: &Arc<C::Snapshot>, format: Format) -> Bytes {
+fn render_or_empty<C: Collector>(snapshot: &Arc<C::Snapshot>, format: Format) -> Body {
     render::<C>(snapshot, format).unwrap_or_else(|_| {
         tracing::error!(collector = C::NAME, ?format, "encoding a snapshot failed");
-        Bytes::new()
+        Arc::new([])
     })
 }
 
@@ -336,7 +339,7 @@ pub trait Watched: Send + Sync + fmt::Debug {
     fn stats(&self) -> &Stats;
     /// The encoded families of the last good snapshot in `format`, while it
     /// is fresh.
-    fn body(&self, format: Format) -> Option<Bytes>;
+    fn body(&self, format: Format) -> Option<Body>;
 }
 
 /// The cell one poller writes and every view reads.
@@ -401,7 +404,7 @@ impl<C: Collector> Watched for Slot<C> {
         &self.stats
     }
 
-    fn body(&self, format: Format) -> Option<Bytes> {
+    fn body(&self, format: Format) -> Option<Body> {
         let obs = self.observation();
         let good = obs.last_good.as_ref()?;
         if Instant::now().saturating_duration_since(good.instant) > self.max_age {
@@ -433,23 +436,17 @@ pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Du
     let partial = slot.stats.take_attempt();
     let previous = slot.observation();
     let mut last_good = previous.last_good.clone();
+    let mut to_render = None;
     let outcome = match result {
         Ok(snapshot) => {
-            let snapshot = Arc::new(snapshot);
-            let rendered = Rendered::default();
-            for format in [Format::Text, Format::OpenMetrics] {
-                if slot.wanted[format as usize].load(Ordering::Relaxed) {
-                    let _ = rendered
-                        .cell(format)
-                        .set(render_or_empty::<C>(&snapshot, format));
-                }
-            }
-            last_good = Some(Good {
-                snapshot,
-                rendered: Arc::new(rendered),
+            let good = Good {
+                snapshot: Arc::new(snapshot),
+                rendered: Arc::default(),
                 at: SystemTime::now(),
                 instant: Instant::now(),
-            });
+            };
+            to_render = Some((Arc::clone(&good.snapshot), Arc::clone(&good.rendered)));
+            last_good = Some(good);
             match partial.last {
                 None => Outcome::Ok,
                 Some((_, message)) => Outcome::Partial {
@@ -482,6 +479,20 @@ pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Du
             outcome,
         }),
     });
+    // Encode the new snapshot for the formats scrapers use only now that it
+    // is published and the previous one's bodies are released: never two
+    // bodies of a thousand runs in memory at once. A scrape arriving in
+    // between renders it itself (the cell runs one initialiser).
+    drop(previous);
+    if let Some((snapshot, rendered)) = to_render {
+        for format in [Format::Text, Format::OpenMetrics] {
+            if slot.wanted[format as usize].load(Ordering::Relaxed) {
+                rendered
+                    .cell(format)
+                    .get_or_init(|| render_or_empty::<C>(&snapshot, format));
+            }
+        }
+    }
 }
 
 /// Log on change, count everything: a warning when a collector starts
@@ -525,6 +536,7 @@ pub async fn poll_loop<C: Collector>(
     loop {
         ticker.tick().await;
         poll_once(collector.as_ref(), &slot, deadline).await;
+        crate::memory::release_free_memory();
     }
 }
 
@@ -587,9 +599,11 @@ mod tests {
     }
 
     fn exposition<C: Collector>(slot: &Arc<Slot<C>>) -> String {
-        slot.body(Format::Text)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        let bytes: Vec<u8> = slot
+            .body(Format::Text)
+            .map(|b| b.iter().flat_map(|c| c.to_vec()).collect())
+            .unwrap_or_default();
+        String::from_utf8(bytes).expect("the exposition is UTF-8")
     }
 
     #[tokio::test]

@@ -393,7 +393,7 @@ fn summarize(entry: &RunEntry, join: Option<&RunCheckpoint>, now: i64) -> RunSum
 }
 
 fn sorted_runs(snapshot: &CoordinatorSnapshot) -> Vec<&RunEntry> {
-    let mut runs: Vec<&RunEntry> = snapshot.runs.iter().collect();
+    let mut runs: Vec<&RunEntry> = snapshot.runs.iter().map(|r| r.as_ref()).collect();
     runs.sort_by(|a, b| {
         (rank(a.run.state), &a.run.run_id, &a.program).cmp(&(
             rank(b.run.state),

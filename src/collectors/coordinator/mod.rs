@@ -6,12 +6,16 @@
 //!    (filters `dataSize` 173 and a `memcmp` on the discriminator), which name each run
 //!    id and the address of its `CoordinatorAccount`;
 //! 2. state tier: `getMultipleAccounts` in batches of at most 100, one call per
-//!    [`account::Layout::state_windows`] window with `dataSlice` (about 1.4 KB per run
-//!    instead of 119 KB). The first call reads the header window of every run; its
-//!    `space` field (the account's real size) picks the layout for the other windows;
+//!    [`account::Layout::state_windows`] window with `dataSlice` (3.6 KiB per run on the
+//!    wire instead of 155 KiB). The first call reads the header window of every run of
+//!    the batch; its `space` field (the account's real size) picks the layout for the
+//!    other windows;
 //! 3. detail tier, every `--coordinator.detail-interval`: the used prefix of the client
-//!    arrays (one call per array per 100 runs, sized to the longest list in the batch),
-//!    for clients by health, pending joiners and reward points.
+//!    arrays (one `base64+zstd` call per array per 100 runs, sized to the longest list in
+//!    the batch), for clients by health, pending joiners and reward points.
+//!
+//! Each batch of 100 runs goes through both tiers and is decoded before the next is
+//! read, so a poll holds one batch of account bytes at a time, however many runs exist.
 //!
 //! | metric | labels (besides `program`, `run_id`) |
 //! |---|---|
@@ -42,7 +46,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
-use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
+use solana_account_decoder_client_types::{
+    UiAccount, UiAccountData, UiAccountEncoding, UiDataSliceConfig,
+};
 use solana_pubkey::Pubkey;
 
 use crate::error::CollectError;
@@ -79,8 +85,8 @@ impl fmt::Display for ProgramId {
 /// Every run the programs hold, sorted by program then run id.
 #[derive(Debug, Clone)]
 pub struct CoordinatorSnapshot {
-    /// The runs.
-    pub runs: Vec<RunEntry>,
+    /// The runs, each shared with the collector's memory of it.
+    pub runs: Vec<Arc<RunEntry>>,
 }
 
 /// One training run as the chain holds it.
@@ -133,7 +139,7 @@ impl fmt::Debug for Coordinator {
 #[derive(Debug, Default)]
 struct Memory {
     /// Last good state per coordinator account, for per-run last-good.
-    runs: HashMap<Pubkey, (RunEntry, Instant)>,
+    runs: HashMap<Pubkey, (Arc<RunEntry>, Instant)>,
     /// Last detail per coordinator account.
     detail: HashMap<Pubkey, (RunDetail, SystemTime, Instant)>,
     /// When the detail tier last ran.
@@ -225,7 +231,7 @@ impl Coordinator {
     /// leaving out accounts that no longer exist.
     async fn read_states(
         &self,
-        targets: Vec<Target>,
+        targets: &[Target],
     ) -> Result<Vec<(Target, AccountData, Result<Run, String>)>, CollectError> {
         let addresses: Vec<Pubkey> = targets.iter().map(|t| t.account).collect();
         let header = Window {
@@ -238,7 +244,7 @@ impl Coordinator {
         // Group by layout; keep what the header already says is wrong.
         let mut by_layout: BTreeMap<Layout, Vec<(Target, AccountData)>> = BTreeMap::new();
         let mut out = Vec::new();
-        for (target, ui) in targets.into_iter().zip(headers) {
+        for (target, ui) in targets.iter().cloned().zip(headers) {
             let Some(ui) = ui else { continue };
             let Some(bytes) = ui.data.decode() else {
                 out.push((
@@ -301,12 +307,12 @@ impl Coordinator {
     async fn read_details(
         &self,
         runs: &[(Target, AccountData, Run)],
-    ) -> Result<HashMap<Pubkey, RunDetail>, CollectError> {
+        out: &mut HashMap<Pubkey, RunDetail>,
+    ) -> Result<(), CollectError> {
         // A hundred runs at a time (one request per window each), decoded before
         // the next hundred are read, so that only one batch of client arrays is
         // ever in memory. Within a batch, the windows each run needs are grouped
         // by (layout, offset) and read at the longest length any of them needs.
-        let mut out = HashMap::new();
         for batch in runs.chunks(MAX_ACCOUNTS_PER_CALL) {
             let mut groups: BTreeMap<(Layout, usize), Vec<(usize, usize)>> = BTreeMap::new();
             for (i, (_, _, run)) in batch.iter().enumerate() {
@@ -333,17 +339,18 @@ impl Coordinator {
                         UiAccountEncoding::Base64Zstd,
                     )
                     .await?;
+                let mut unzstd = Unzstd::new();
                 for ((i, _), ui) in members.iter().zip(slices) {
                     if let (Some(bytes), Some(slot)) =
-                        (ui.and_then(|ui| ui.data.decode()), extra.get_mut(*i))
+                        (ui.and_then(|ui| unzstd.bytes(&ui, len)), extra.get_mut(*i))
                     {
                         slot.push((offset, bytes));
                     }
                 }
             }
-            self.decode_details(batch, extra, &mut out);
+            self.decode_details(batch, extra, out);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Decode each run of a batch with its detail windows; keep the summaries.
@@ -369,6 +376,31 @@ impl Coordinator {
                     message: e.to_string(),
                 }),
             }
+        }
+    }
+}
+
+/// Decodes `base64+zstd` windows in one shot into a buffer of the window's
+/// size, with one decompression context for a whole batch. (The RPC types'
+/// own decoder streams: a new context and its window buffers per account.)
+struct Unzstd(Option<zstd::bulk::Decompressor<'static>>);
+
+impl Unzstd {
+    fn new() -> Self {
+        Unzstd(zstd::bulk::Decompressor::new().ok())
+    }
+
+    /// The data of `ui`, at most `len` bytes; `None` if it does not decode.
+    fn bytes(&mut self, ui: &UiAccount, len: usize) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        match (&ui.data, self.0.as_mut()) {
+            (UiAccountData::Binary(blob, UiAccountEncoding::Base64Zstd), Some(dctx)) => {
+                let compressed = base64::engine::general_purpose::STANDARD
+                    .decode(blob)
+                    .ok()?;
+                dctx.decompress(&compressed, len).ok()
+            }
+            _ => ui.data.decode().filter(|b| b.len() <= len),
         }
     }
 }
@@ -399,39 +431,45 @@ impl Collector for Coordinator {
     type Snapshot = CoordinatorSnapshot;
 
     async fn poll(&self) -> Result<CoordinatorSnapshot, CollectError> {
-        let mut targets = Vec::new();
-        for program in &self.settings.programs {
-            targets.extend(self.discover(&program.0).await?);
-        }
-        let states = self.read_states(targets).await?;
         let now = Instant::now();
         let detail_due = lock(&self.memory)
             .detail_polled
             .is_none_or(|at| now.saturating_duration_since(at) >= self.settings.detail_interval);
 
+        // A hundred runs at a time, through both tiers, so that only one batch
+        // of account windows (and of client arrays) is in memory at once: a
+        // poll's working set stays the same whether there are ten runs or a
+        // thousand. The programs are read one after the other, so a batch
+        // holds one layout and costs one request per window.
         let mut decoded = Vec::new();
         let mut failed = Vec::new();
-        for (target, data, run) in states {
-            match run {
-                Ok(run) => decoded.push((target, data, run)),
-                Err(message) => {
-                    self.stats.record(&CollectError::Decode {
-                        what: format!("coordinator account {}", target.account),
-                        message,
-                    });
-                    failed.push(target);
+        let mut details = HashMap::new();
+        for program in &self.settings.programs {
+            let targets = self.discover(&program.0).await?;
+            for batch in targets.chunks(MAX_ACCOUNTS_PER_CALL) {
+                let mut good = Vec::new();
+                for (target, data, run) in self.read_states(batch).await? {
+                    match run {
+                        Ok(run) => good.push((target, data, run)),
+                        Err(message) => {
+                            self.stats.record(&CollectError::Decode {
+                                what: format!("coordinator account {}", target.account),
+                                message,
+                            });
+                            failed.push(target);
+                        }
+                    }
                 }
+                if detail_due {
+                    self.read_details(&good, &mut details).await?;
+                }
+                decoded.extend(good.into_iter().map(|(target, _, run)| (target, run)));
             }
         }
-        let details = if detail_due {
-            Some(self.read_details(&decoded).await?)
-        } else {
-            None
-        };
 
         let mut memory = lock(&self.memory);
         let wall = SystemTime::now();
-        if let Some(details) = details {
+        if detail_due {
             memory.detail_polled = Some(now);
             for (account, detail) in details {
                 memory.detail.insert(account, (detail, wall, now));
@@ -439,7 +477,9 @@ impl Collector for Coordinator {
         }
         let detail_max_age = self.settings.detail_interval * 3;
         let mut runs = Vec::new();
-        for (target, _, mut run) in decoded {
+        let mut live = std::collections::HashSet::new();
+        for (target, mut run) in decoded {
+            live.insert(target.account);
             // A run whose lists are all empty decodes its (empty) detail from the
             // state windows alone; otherwise attach the detail tier's reading.
             let mut detail_at = run.detail.as_ref().map(|_| wall);
@@ -450,32 +490,32 @@ impl Collector for Coordinator {
                 run.detail = Some(detail.clone());
                 detail_at = Some(*at);
             }
-            let entry = RunEntry {
+            let entry = Arc::new(RunEntry {
                 program: target.program.to_string(),
                 instance: target.instance.to_string(),
                 account: target.account.to_string(),
                 run,
                 detail_at,
                 stale: false,
-            };
-            memory.runs.insert(target.account, (entry.clone(), now));
+            });
+            memory
+                .runs
+                .insert(target.account, (Arc::clone(&entry), now));
             runs.push(entry);
         }
         for target in failed {
             if let Some((entry, at)) = memory.runs.get(&target.account)
                 && now.saturating_duration_since(*at) <= self.settings.max_age
             {
-                runs.push(RunEntry {
-                    stale: true,
-                    ..entry.clone()
-                });
+                let mut entry = RunEntry::clone(entry);
+                entry.stale = true;
+                runs.push(Arc::new(entry));
+                live.insert(target.account);
             }
         }
         // Forget runs that are gone, so memory stays bounded by what exists.
-        let live: std::collections::HashSet<String> =
-            runs.iter().map(|r| r.account.clone()).collect();
-        memory.runs.retain(|k, _| live.contains(&k.to_string()));
-        memory.detail.retain(|k, _| live.contains(&k.to_string()));
+        memory.runs.retain(|k, _| live.contains(k));
+        memory.detail.retain(|k, _| live.contains(k));
         runs.sort_by(|a, b| (&a.program, &a.run.run_id).cmp(&(&b.program, &b.run.run_id)));
         Ok(CoordinatorSnapshot { runs })
     }
@@ -498,7 +538,7 @@ fn labels<'a>(r: &'a RunEntry, extra: &[(&'static str, &'a str)]) -> Vec<(&'stat
 /// A per-run gauge with only the run labels.
 fn per_run<V: prometheus_client::encoding::EncodeGaugeValue>(
     out: &mut DescriptorEncoder<'_>,
-    runs: &[RunEntry],
+    runs: &[Arc<RunEntry>],
     name: &str,
     help: &str,
     unit: Option<&Unit>,
@@ -531,7 +571,7 @@ const CLIENT_STATES: [account::ClientState; 4] = [
     account::ClientState::Ejected,
 ];
 
-fn encode_runs(runs: &[RunEntry], out: &mut DescriptorEncoder<'_>) -> fmt::Result {
+fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_>) -> fmt::Result {
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     gauge(
         out,
@@ -842,4 +882,62 @@ fn encode_runs(runs: &[RunEntry], out: &mut DescriptorEncoder<'_>) -> fmt::Resul
             ))
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+
+    fn ui(data: UiAccountData) -> UiAccount {
+        UiAccount {
+            lamports: 1,
+            data,
+            owner: PROGRAM_V1.to_owned(),
+            executable: false,
+            rent_epoch: 0,
+            space: Some(119_160),
+        }
+    }
+
+    #[test]
+    fn unzstd_decodes_windows_up_to_their_length_only() {
+        let window: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let zstd = |bytes: &[u8]| {
+            let packed = zstd::bulk::compress(bytes, 3).unwrap();
+            ui(UiAccountData::Binary(
+                STANDARD.encode(packed),
+                UiAccountEncoding::Base64Zstd,
+            ))
+        };
+        let mut unzstd = Unzstd::new();
+        // Several windows through one context.
+        for len in [5000, 17, 0] {
+            assert_eq!(
+                unzstd.bytes(&zstd(&window[..len]), 5000).as_deref(),
+                Some(&window[..len])
+            );
+        }
+        // More than was asked for (a server ignoring dataSlice): not this window.
+        assert_eq!(unzstd.bytes(&zstd(&window), 4999), None);
+        // Not zstd, not base64, plain base64.
+        let junk = ui(UiAccountData::Binary(
+            STANDARD.encode(b"not zstd"),
+            UiAccountEncoding::Base64Zstd,
+        ));
+        assert_eq!(unzstd.bytes(&junk, 5000), None);
+        let junk = ui(UiAccountData::Binary(
+            "%%%".into(),
+            UiAccountEncoding::Base64Zstd,
+        ));
+        assert_eq!(unzstd.bytes(&junk, 5000), None);
+        let plain = ui(UiAccountData::Binary(
+            STANDARD.encode(&window[..10]),
+            UiAccountEncoding::Base64,
+        ));
+        assert_eq!(unzstd.bytes(&plain, 10).as_deref(), Some(&window[..10]));
+        assert_eq!(unzstd.bytes(&plain, 9), None);
+    }
 }
