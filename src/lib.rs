@@ -17,9 +17,9 @@
 //!   and text, from the same snapshots; [`commands`] prints them once from the CLI,
 //!   [`server`] serves them under `/api/v1/` and on the landing page.
 //! - [`error`]: the error type and its fixed `kind` label values.
-//! - [`memory`]: handing freed heap pages back to the OS after each poll.
+//! - [`memory`]: one malloc arena, and freed pages handed back to the OS after each poll.
 
-// One exception, in `memory`: a call into glibc with no arguments.
+// One exception, in `memory`: two calls into glibc's malloc tuning.
 #![deny(unsafe_code)]
 
 pub mod cli;

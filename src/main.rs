@@ -5,8 +5,22 @@ use std::process::ExitCode;
 
 use psyche_exporter::{Cli, logging, run};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before the runtime starts its threads (see `memory`).
+    psyche_exporter::memory::limit_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve_or_answer()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_or_answer() -> ExitCode {
     let cli = match Cli::try_parse_validated(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -310,9 +310,10 @@ impl Coordinator {
         out: &mut HashMap<Pubkey, RunDetail>,
     ) -> Result<(), CollectError> {
         // A hundred runs at a time (one request per window each), decoded before
-        // the next hundred are read, so that only one batch of client arrays is
-        // ever in memory. Within a batch, the windows each run needs are grouped
-        // by (layout, offset) and read at the longest length any of them needs.
+        // the next hundred are read. Within a batch, the windows each run needs
+        // are grouped by (layout, offset) and read at the longest length any of
+        // them needs. Windows stay compressed until their run is decoded, so only
+        // one run's client arrays are ever unpacked.
         for batch in runs.chunks(MAX_ACCOUNTS_PER_CALL) {
             let mut groups: BTreeMap<(Layout, usize), Vec<(usize, usize)>> = BTreeMap::new();
             for (i, (_, _, run)) in batch.iter().enumerate() {
@@ -323,7 +324,8 @@ impl Coordinator {
                         .push((i, w.len));
                 }
             }
-            let mut extra: Vec<Vec<(usize, Vec<u8>)>> = vec![Vec::new(); batch.len()];
+            let mut extra: Vec<Vec<Packed>> = Vec::new();
+            extra.resize_with(batch.len(), Vec::new);
             for ((_, offset), members) in groups {
                 let len = members.iter().map(|(_, l)| *l).max().unwrap_or(0);
                 let addresses: Vec<Pubkey> = members
@@ -339,12 +341,12 @@ impl Coordinator {
                         UiAccountEncoding::Base64Zstd,
                     )
                     .await?;
-                let mut unzstd = Unzstd::new();
                 for ((i, _), ui) in members.iter().zip(slices) {
-                    if let (Some(bytes), Some(slot)) =
-                        (ui.and_then(|ui| unzstd.bytes(&ui, len)), extra.get_mut(*i))
-                    {
-                        slot.push((offset, bytes));
+                    if let (Some(packed), Some(slot)) = (
+                        ui.and_then(|ui| Packed::new(&ui, offset, len)),
+                        extra.get_mut(*i),
+                    ) {
+                        slot.push(packed);
                     }
                 }
             }
@@ -357,12 +359,13 @@ impl Coordinator {
     fn decode_details(
         &self,
         runs: &[(Target, AccountData, Run)],
-        extra: Vec<Vec<(usize, Vec<u8>)>>,
+        extra: Vec<Vec<Packed>>,
         out: &mut HashMap<Pubkey, RunDetail>,
     ) {
+        let mut unzstd = Unzstd::new();
         for ((target, data, _), windows) in runs.iter().zip(extra) {
             let mut data = data.clone();
-            data.extend(windows);
+            data.extend(windows.into_iter().filter_map(|w| unzstd.unpack(w)));
             match account::decode_run(&data) {
                 Ok(Run {
                     detail: Some(detail),
@@ -380,9 +383,41 @@ impl Coordinator {
     }
 }
 
-/// Decodes `base64+zstd` windows in one shot into a buffer of the window's
-/// size, with one decompression context for a whole batch. (The RPC types'
-/// own decoder streams: a new context and its window buffers per account.)
+/// A detail window as it arrived, base64 undone: still compressed when the
+/// node sent `base64+zstd` (as asked), plain otherwise.
+struct Packed {
+    offset: usize,
+    len: usize,
+    zstd: bool,
+    bytes: Vec<u8>,
+}
+
+impl Packed {
+    /// The window at `offset` of at most `len` bytes in `ui`; `None` if its
+    /// data is not base64.
+    fn new(ui: &UiAccount, offset: usize, len: usize) -> Option<Packed> {
+        use base64::Engine as _;
+        let (zstd, bytes) = match &ui.data {
+            UiAccountData::Binary(blob, UiAccountEncoding::Base64Zstd) => (
+                true,
+                base64::engine::general_purpose::STANDARD
+                    .decode(blob)
+                    .ok()?,
+            ),
+            data => (false, data.decode()?),
+        };
+        Some(Packed {
+            offset,
+            len,
+            zstd,
+            bytes,
+        })
+    }
+}
+
+/// Unpacks detail windows in one shot into a buffer of the window's size,
+/// with one decompression context for a whole batch. (The RPC types' own
+/// decoder streams: a new context and its window buffers per account.)
 struct Unzstd(Option<zstd::bulk::Decompressor<'static>>);
 
 impl Unzstd {
@@ -390,18 +425,15 @@ impl Unzstd {
         Unzstd(zstd::bulk::Decompressor::new().ok())
     }
 
-    /// The data of `ui`, at most `len` bytes; `None` if it does not decode.
-    fn bytes(&mut self, ui: &UiAccount, len: usize) -> Option<Vec<u8>> {
-        use base64::Engine as _;
-        match (&ui.data, self.0.as_mut()) {
-            (UiAccountData::Binary(blob, UiAccountEncoding::Base64Zstd), Some(dctx)) => {
-                let compressed = base64::engine::general_purpose::STANDARD
-                    .decode(blob)
-                    .ok()?;
-                dctx.decompress(&compressed, len).ok()
-            }
-            _ => ui.data.decode().filter(|b| b.len() <= len),
-        }
+    /// `(offset, bytes)` of a window; `None` if it does not decompress or
+    /// holds more than was asked for (a node ignoring `dataSlice`).
+    fn unpack(&mut self, w: Packed) -> Option<(usize, Vec<u8>)> {
+        let bytes = if w.zstd {
+            self.0.as_mut()?.decompress(&w.bytes, w.len).ok()?
+        } else {
+            Some(w.bytes).filter(|b| b.len() <= w.len)?
+        };
+        Some((w.offset, bytes))
     }
 }
 
@@ -913,31 +945,41 @@ mod tests {
             ))
         };
         let mut unzstd = Unzstd::new();
+        let mut unpack = |ui: UiAccount, len: usize| {
+            Packed::new(&ui, 40, len)
+                .and_then(|p| unzstd.unpack(p))
+                .map(|(offset, bytes)| {
+                    assert_eq!(offset, 40);
+                    bytes
+                })
+        };
         // Several windows through one context.
         for len in [5000, 17, 0] {
             assert_eq!(
-                unzstd.bytes(&zstd(&window[..len]), 5000).as_deref(),
+                unpack(zstd(&window[..len]), 5000).as_deref(),
                 Some(&window[..len])
             );
         }
-        // More than was asked for (a server ignoring dataSlice): not this window.
-        assert_eq!(unzstd.bytes(&zstd(&window), 4999), None);
+        // More than was asked for (a node ignoring dataSlice): not this window.
+        assert_eq!(unpack(zstd(&window), 4999), None);
         // Not zstd, not base64, plain base64.
         let junk = ui(UiAccountData::Binary(
             STANDARD.encode(b"not zstd"),
             UiAccountEncoding::Base64Zstd,
         ));
-        assert_eq!(unzstd.bytes(&junk, 5000), None);
+        assert_eq!(unpack(junk, 5000), None);
         let junk = ui(UiAccountData::Binary(
             "%%%".into(),
             UiAccountEncoding::Base64Zstd,
         ));
-        assert_eq!(unzstd.bytes(&junk, 5000), None);
-        let plain = ui(UiAccountData::Binary(
-            STANDARD.encode(&window[..10]),
-            UiAccountEncoding::Base64,
-        ));
-        assert_eq!(unzstd.bytes(&plain, 10).as_deref(), Some(&window[..10]));
-        assert_eq!(unzstd.bytes(&plain, 9), None);
+        assert_eq!(unpack(junk, 5000), None);
+        let plain = |n: usize| {
+            ui(UiAccountData::Binary(
+                STANDARD.encode(&window[..n]),
+                UiAccountEncoding::Base64,
+            ))
+        };
+        assert_eq!(unpack(plain(10), 10).as_deref(), Some(&window[..10]));
+        assert_eq!(unpack(plain(10), 9), None);
     }
 }
