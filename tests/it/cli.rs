@@ -86,20 +86,7 @@ fn help_lists_every_flag_with_its_env_var() {
 async fn binary_logs_never_show_a_secret() {
     const SECRET: &str = "topSECRETkey123";
     let node = FakeRpc::start().await;
-    let mut child = Command::new(BIN)
-        .args(ONLY_SOLANA)
-        .args([
-            "--web.listen-address=127.0.0.1:0",
-            "--log.level=debug",
-            "--solana.interval=200ms",
-            "--solana.timeout=100ms",
-        ])
-        .arg(format!("--solana.rpc-url={}", node.secret_url(SECRET)))
-        .env_clear()
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = solana_only(&node.secret_url(SECRET), "200ms", "100ms");
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let reader = {
         let lines = Arc::clone(&lines);
@@ -143,20 +130,7 @@ async fn binary_logs_never_show_a_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_survives_its_stderr_closing() {
     let node = FakeRpc::start().await;
-    let mut child = Command::new(BIN)
-        .args(ONLY_SOLANA)
-        .args([
-            "--web.listen-address=127.0.0.1:0",
-            "--log.level=debug",
-            "--solana.interval=100ms",
-            "--solana.timeout=50ms",
-        ])
-        .arg(format!("--solana.rpc-url={}", node.endpoint))
-        .env_clear()
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = solana_only(&node.endpoint, "100ms", "50ms");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut serving = String::new();
     stderr.read_line(&mut serving).unwrap();
@@ -204,6 +178,22 @@ async fn binary_survives_its_stderr_closing() {
     assert_eq!(child.try_wait().unwrap(), None, "the exporter exited");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// The binary with only the Solana collector on `rpc_url`, on port 0, logging
+/// at debug level to a pipe.
+fn solana_only(rpc_url: &str, interval: &str, timeout: &str) -> std::process::Child {
+    Command::new(BIN)
+        .args(ONLY_SOLANA)
+        .args(["--web.listen-address=127.0.0.1:0", "--log.level=debug"])
+        .arg(format!("--solana.interval={interval}"))
+        .arg(format!("--solana.timeout={timeout}"))
+        .arg(format!("--solana.rpc-url={rpc_url}"))
+        .env_clear()
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 /// The first captured line containing `needle`, waiting up to ten seconds.
