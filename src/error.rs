@@ -7,7 +7,7 @@
 //! messages go to logs and the landing page only; they never contain an RPC URL
 //! (reqwest errors are stripped of theirs before they get here).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Every `kind` label value, in the order the health encoder emits them.
 pub const KINDS: [&str; 7] = [
@@ -142,9 +142,41 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// The wait a `Retry-After` header asks for, in either of its forms: seconds
+/// (`120`) or an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`, measured from
+/// `now`; a date already past asks for no wait). `None` when absent or neither.
+pub fn retry_after(
+    value: Option<&reqwest::header::HeaderValue>,
+    now: SystemTime,
+) -> Option<Duration> {
+    let text = value?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        use reqwest::header::HeaderValue;
+        let now = httpdate::parse_http_date("Mon, 30 Nov 2026 05:00:00 GMT").unwrap();
+        let read = |v: &str| retry_after(Some(&HeaderValue::from_str(v).unwrap()), now);
+        assert_eq!(read("120"), Some(Duration::from_secs(120)));
+        assert_eq!(read(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(
+            read("Mon, 30 Nov 2026 05:01:30 GMT"),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(read("Mon, 30 Nov 2026 04:59:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(read("soon"), None);
+        assert_eq!(read("-5"), None);
+        assert_eq!(retry_after(None, now), None);
+    }
 
     #[test]
     fn every_variant_has_a_listed_kind() {

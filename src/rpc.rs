@@ -272,12 +272,10 @@ impl RpcSender for Transport {
             .map_err(|e| custom(CollectError::from_reqwest(&what, e)))?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = crate::error::retry_after(
+                response.headers().get(RETRY_AFTER),
+                std::time::SystemTime::now(),
+            );
             if let Some(wait) = retry_after {
                 self.backoff.set(wait);
             }

@@ -523,10 +523,9 @@ impl HuggingFace {
             lock(&self.memory).rate_limit_remaining = Some(remaining);
         }
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            let retry_after = headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok());
+            let retry_after =
+                crate::error::retry_after(headers.get(RETRY_AFTER), std::time::SystemTime::now())
+                    .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
             let wait = wait_after_429(limit, retry_after);
             lock(&self.memory).backoff_until = Some(Instant::now() + wait);
             self.stats.request(method, 0);

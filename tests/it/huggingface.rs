@@ -667,6 +667,29 @@ async fn server_errors_are_status_and_bad_json_is_decode() {
     assert_api_only(&hub, None);
 }
 
+#[tokio::test]
+async fn a_hub_that_does_not_answer_is_a_timeout_and_data_is_kept() {
+    let (hub, exp) = hub_only().await;
+    exp.metrics_until("first poll", WAIT, |t| value(t, UP) == Some(1.0))
+        .await;
+    // The listing answers after 5s; the exporter gives up at --hf.timeout.
+    hub.fail("/api/models", Fault::Slow(Duration::from_secs(5)));
+    let text = exp
+        .metrics_until("a timeout", WAIT, |t| {
+            value(t, &errors("timeout")).unwrap_or(0.0) >= 1.0 && value(t, UP) == Some(0.0)
+        })
+        .await;
+    assert_eq!(
+        value(&text, &repo("psyche_hf_model_downloads", CONSILIENCE)),
+        Some(1234.0),
+        "the last good models are served until max age"
+    );
+    assert_eq!(value(&text, &errors("status")), Some(0.0));
+    hub.heal();
+    exp.metrics_until("recovery", WAIT, |t| value(t, UP) == Some(1.0))
+        .await;
+}
+
 /// The real binary with `HF_TOKEN` in its environment: the token goes to the
 /// Hub and into no log line, at debug level, through failure and recovery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -27,6 +27,9 @@ pub enum Fault {
     },
     /// HTTP 200 with a body that is not JSON.
     Malformed,
+    /// The normal answer, after this delay (longer than the exporter's
+    /// timeout, to make it time out).
+    Slow(Duration),
 }
 
 /// One request the fake received.
@@ -267,6 +270,10 @@ async fn handle(State(state): State<Arc<HubState>>, req: Request) -> Response {
             "{\"id\": \"truncated",
         )
             .into_response(),
+        Some(Fault::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            route(&state, &path, &query, &host, page, size)
+        }
         None => route(&state, &path, &query, &host, page, size),
     };
     if let Some(r) = *state.remaining.lock().unwrap() {
