@@ -27,6 +27,8 @@ pub mod collectors;
 pub mod commands;
 pub mod error;
 pub mod exposition;
+#[cfg(test)]
+mod fixtures;
 pub mod health;
 pub mod logging;
 pub mod memory;

@@ -671,23 +671,8 @@ fn encode_pools(s: &PoolSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
-    use std::str::FromStr;
 
-    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/accounts/");
-
-    pub(crate) fn fixture(name: &str) -> (Vec<u8>, serde_json::Value) {
-        let text = std::fs::read_to_string(format!("{DIR}{name}.bin.b64")).unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .unwrap();
-        let json = std::fs::read_to_string(format!("{DIR}{name}.expected.json")).unwrap();
-        (bytes, serde_json::from_str(&json).unwrap())
-    }
-
-    fn key(v: &serde_json::Value) -> Pubkey {
-        Pubkey::from_str(v.as_str().unwrap()).unwrap()
-    }
+    use crate::fixtures::{fixture, key};
 
     #[test]
     fn pool_fixture_decodes_to_expected_json() {

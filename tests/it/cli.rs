@@ -2,11 +2,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::exporter::ONLY_SOLANA;
 use crate::support::fake_rpc::{FakeRpc, Reply};
+use crate::support::logs::Logs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_psyche-exporter");
 
@@ -87,17 +87,8 @@ async fn binary_logs_never_show_a_secret() {
     const SECRET: &str = "topSECRETkey123";
     let node = FakeRpc::start().await;
     let mut child = solana_only(&node.secret_url(SECRET), "200ms", "100ms");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = Arc::clone(&lines);
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        })
-    };
-    let serving = wait_line(&lines, "msg=serving").await;
+    let logs = Logs::capture(&mut child);
+    let serving = logs.wait_line("msg=serving").await;
     let address = serving
         .split(' ')
         .find_map(|kv| kv.strip_prefix("address="))
@@ -110,17 +101,16 @@ async fn binary_logs_never_show_a_secret() {
         .unwrap();
     assert!(metrics.contains("psyche_exporter_build_info"));
     node.set_all(Reply::Status(500));
-    let down = wait_line(&lines, "RPC endpoint down").await;
+    let down = logs.wait_line("RPC endpoint down").await;
     assert!(
         down.contains("level=warn") && down.contains(&node.endpoint),
         "{down}"
     );
     node.heal();
-    wait_line(&lines, "RPC endpoint recovered").await;
+    logs.wait_line("RPC endpoint recovered").await;
     child.kill().unwrap();
     child.wait().unwrap();
-    reader.join().unwrap();
-    let all = lines.lock().unwrap().join("\n");
+    let all = logs.all();
     assert!(!all.contains(SECRET), "a log line shows the secret:\n{all}");
     assert!(all.contains("level=debug"), "debug lines were logged");
 }
@@ -194,20 +184,4 @@ fn solana_only(rpc_url: &str, interval: &str, timeout: &str) -> std::process::Ch
         .stdout(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-/// The first captured line containing `needle`, waiting up to ten seconds.
-async fn wait_line(lines: &Arc<Mutex<Vec<String>>>, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(l) = lines.lock().unwrap().iter().find(|l| l.contains(needle)) {
-            return l.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no log line with {needle:?}: {:?}",
-            lines.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

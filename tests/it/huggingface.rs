@@ -1,9 +1,7 @@
 //! HuggingFace: the huggingface collector against a fake Hub, and the per-run
 //! checkpoint join against the account fixtures served by a fake RPC node.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use psyche_exporter::collectors::coordinator::{PROGRAM_LEGACY, PROGRAM_V1};
@@ -13,6 +11,7 @@ use crate::support::exporter::{Exporter, assert_golden, has_family, mask, value}
 use crate::support::fake_hub::{FakeHub, Fault, commit, model};
 use crate::support::fake_rpc::FakeRpc;
 use crate::support::fixtures;
+use crate::support::logs::Logs;
 
 const WAIT: Duration = Duration::from_secs(15);
 const CONSILIENCE: &str = "PsycheFoundation/consilience-40b-7Y9v38s5";
@@ -715,45 +714,20 @@ async fn binary_sends_hf_token_and_never_logs_it() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = Arc::clone(&lines);
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        })
-    };
+    let logs = Logs::capture(&mut child);
     let deadline = Instant::now() + WAIT;
     while hub.count(&format!("/api/models/{CONSILIENCE}/commits/main")) == 0 {
         assert!(Instant::now() < deadline, "no request reached the hub");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     hub.fail("/api/models", Fault::Status(500));
-    wait_line(&lines, "poll failed").await;
+    logs.wait_line("poll failed").await;
     hub.heal();
-    wait_line(&lines, "collector recovered").await;
+    logs.wait_line("collector recovered").await;
     child.kill().unwrap();
     child.wait().unwrap();
-    reader.join().unwrap();
     assert_api_only(&hub, Some(TOKEN));
-    let all = lines.lock().unwrap().join("\n");
+    let all = logs.all();
     assert!(!all.contains(TOKEN), "a log line shows the token:\n{all}");
     assert!(all.contains("level=debug"));
-}
-
-async fn wait_line(lines: &Arc<Mutex<Vec<String>>>, needle: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(l) = lines.lock().unwrap().iter().find(|l| l.contains(needle)) {
-            return l.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no log line with {needle:?}: {:?}",
-            lines.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

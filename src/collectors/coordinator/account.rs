@@ -2512,11 +2512,9 @@ pub fn encode_instance(instance: &Instance) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
     use serde_json::{Map, Value, json};
     use std::collections::{BTreeMap, BTreeSet};
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/accounts/");
     const RUNS: [&str; 7] = [
         "coord_uninitialized",
         "coord_waiting_hub",
@@ -2534,16 +2532,10 @@ mod tests {
         "coord_finished",
     ];
 
-    fn bytes(name: &str) -> Vec<u8> {
-        let text = std::fs::read_to_string(format!("{FIXTURES}{name}.bin.b64")).unwrap();
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .unwrap()
-    }
+    use crate::fixtures::bytes;
 
     fn expected(name: &str) -> Map<String, Value> {
-        let text = std::fs::read_to_string(format!("{FIXTURES}{name}.expected.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
+        serde_json::from_value(crate::fixtures::expected(name)).unwrap()
     }
 
     fn decode_bytes(raw: &[u8]) -> Result<Run, DecodeError> {

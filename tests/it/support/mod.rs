@@ -7,4 +7,5 @@ pub mod exporter;
 pub mod fake_hub;
 pub mod fake_rpc;
 pub mod fixtures;
+pub mod logs;
 pub mod simnet;
