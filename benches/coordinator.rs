@@ -5,6 +5,7 @@
 //!
 //! `cargo build --release && cargo bench --bench coordinator`
 //!
+//! `BENCH_POLLS=120` watches the binary's RSS over 120 polls instead of 10.
 //! `BENCH_SERVE_ONLY=1` only serves the fake node and prints its endpoint, to
 //! profile the binary against it (e.g. under heaptrack).
 
@@ -250,7 +251,12 @@ async fn main() {
     .expect("the exporter logs its address");
     let deadline = Instant::now() + Duration::from_secs(120);
     // RSS sampled every 100 ms (a scrape every other sample) from when every
-    // run shows until ten more polls have run, and the kernel's high-water mark.
+    // run shows until `polls` more polls have run, and the kernel's high-water mark.
+    let polls: u64 = std::env::var("BENCH_POLLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let deadline = deadline + Duration::from_secs(2 * polls);
     let mut samples = Vec::new();
     let mut polls_at_all_runs = None;
     loop {
@@ -267,9 +273,9 @@ async fn main() {
         if runs == n && polls_at_all_runs.is_none() {
             polls_at_all_runs = Some(fake.calls("getProgramAccounts"));
         }
-        // Ten polls (twenty discovery calls: two programs) after all runs show.
+        // `polls` polls (two discovery calls each: two programs) after all runs show.
         if let Some(at) = polls_at_all_runs {
-            if fake.calls("getProgramAccounts") >= at + 20 {
+            if fake.calls("getProgramAccounts") >= at + 2 * polls {
                 break;
             }
             for _ in 0..2 {
@@ -287,7 +293,7 @@ async fn main() {
     samples.sort_unstable();
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "exporter RSS with {n} runs over 10 polls ({} samples): median {:.1} MiB, max {:.1} MiB; peak since start (VmHWM) {:.1} MiB",
+        "exporter RSS with {n} runs over {polls} polls ({} samples): median {:.1} MiB, max {:.1} MiB; peak since start (VmHWM) {:.1} MiB",
         samples.len(),
         mib(samples.get(samples.len() / 2).copied().unwrap_or(0)),
         mib(samples.last().copied().unwrap_or(0)),
