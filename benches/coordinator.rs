@@ -258,6 +258,7 @@ async fn main() {
         .unwrap_or(10);
     let deadline = deadline + Duration::from_secs(2 * polls);
     let mut samples = Vec::new();
+    let mut durations: Vec<String> = Vec::new();
     let mut polls_at_all_runs = None;
     loop {
         let text = reqwest::get(format!("http://{address}/metrics"))
@@ -270,6 +271,15 @@ async fn main() {
             .lines()
             .filter(|l| l.starts_with("psyche_run_step{"))
             .count();
+        if polls_at_all_runs.is_some()
+            && let Some(took) = text.lines().find_map(|l| {
+                l.strip_prefix(
+                    r#"psyche_exporter_collector_poll_duration_seconds{collector="coordinator"} "#,
+                )
+            })
+        {
+            durations.push(took.to_owned());
+        }
         if runs == n && polls_at_all_runs.is_none() {
             polls_at_all_runs = Some(fake.calls("getProgramAccounts"));
         }
@@ -291,6 +301,10 @@ async fn main() {
     let _ = child.kill();
     let _ = child.wait();
     samples.sort_unstable();
+    // One entry per poll: consecutive scrapes of the same poll repeat its value.
+    durations.dedup();
+    let mut durations: Vec<f64> = durations.iter().filter_map(|d| d.parse().ok()).collect();
+    durations.sort_by(f64::total_cmp);
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
         "exporter RSS with {n} runs over {polls} polls ({} samples): median {:.1} MiB, max {:.1} MiB; peak since start (VmHWM) {:.1} MiB",
@@ -298,5 +312,11 @@ async fn main() {
         mib(samples.get(samples.len() / 2).copied().unwrap_or(0)),
         mib(samples.last().copied().unwrap_or(0)),
         mib(peak)
+    );
+    println!(
+        "the binary's own poll duration over {} polls: median {:.0} ms, max {:.0} ms",
+        durations.len(),
+        durations.get(durations.len() / 2).copied().unwrap_or(0.0) * 1000.0,
+        durations.last().copied().unwrap_or(0.0) * 1000.0
     );
 }
