@@ -377,16 +377,16 @@ impl RateLimit {
 
 /// How long to leave the Hub alone after a 429: until the window resets when
 /// `RateLimit` says nothing is left, else `Retry-After`, else the reset, else a minute.
-fn wait_after_429(limit: Option<RateLimit>, retry_after: Option<u64>) -> Duration {
-    let reset = limit.and_then(|l| l.reset);
+fn wait_after_429(limit: Option<RateLimit>, retry_after: Option<Duration>) -> Duration {
+    let reset = limit
+        .and_then(|l| l.reset)
+        .map(|t| Duration::from_secs(t + 1));
     let exhausted = limit.is_some_and(|l| l.remaining == Some(0));
-    let secs = match (exhausted, reset, retry_after) {
-        (true, Some(t), _) => Some(t + 1),
-        (_, _, Some(r)) => Some(r),
-        (_, Some(t), None) => Some(t + 1),
+    let wait = match (exhausted, reset, retry_after) {
+        (true, Some(r), _) | (_, _, Some(r)) | (_, Some(r), None) => Some(r),
         _ => None,
     };
-    secs.map_or(DEFAULT_WAIT, |s| Duration::from_secs(s.max(1)))
+    wait.map_or(DEFAULT_WAIT, |w| w.max(Duration::from_secs(1)))
         .min(MAX_WAIT)
 }
 
@@ -524,8 +524,7 @@ impl HuggingFace {
         }
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let retry_after =
-                crate::error::retry_after(headers.get(RETRY_AFTER), std::time::SystemTime::now())
-                    .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+                crate::error::retry_after(headers.get(RETRY_AFTER), std::time::SystemTime::now());
             let wait = wait_after_429(limit, retry_after);
             lock(&self.memory).backoff_until = Some(Instant::now() + wait);
             self.stats.request(method, 0);
@@ -972,13 +971,25 @@ mod tests {
                 reset: Some(41)
             })
         );
-        assert_eq!(wait_after_429(exhausted, Some(5)), Duration::from_secs(42));
+        assert_eq!(
+            wait_after_429(exhausted, Some(Duration::from_secs(5))),
+            Duration::from_secs(42)
+        );
         let left = RateLimit::parse("\"api\";r=3;t=41");
-        assert_eq!(wait_after_429(left, Some(5)), Duration::from_secs(5));
+        assert_eq!(
+            wait_after_429(left, Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
         assert_eq!(wait_after_429(left, None), Duration::from_secs(42));
-        assert_eq!(wait_after_429(None, Some(7)), Duration::from_secs(7));
+        assert_eq!(
+            wait_after_429(None, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
         assert_eq!(wait_after_429(None, None), DEFAULT_WAIT);
-        assert_eq!(wait_after_429(None, Some(86_400)), MAX_WAIT);
+        assert_eq!(
+            wait_after_429(None, Some(Duration::from_secs(86_400))),
+            MAX_WAIT
+        );
         assert_eq!(RateLimit::parse("garbage"), None);
     }
 
