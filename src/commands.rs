@@ -11,128 +11,34 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand, ValueEnum};
 use futures_util::future::join_all;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command, Output};
 use crate::collectors::{Collectors, Launch, OncePoll};
-use crate::views::{self, Answer, Inputs, Tabular, View};
-
-/// A question to answer once instead of serving.
-#[derive(Debug, Clone, Subcommand)]
-pub enum Command {
-    /// Every training run: state, step and progress, epoch, clients, checkpoint age,
-    /// last update; active runs first.
-    Runs(OutputArgs),
-    /// Everything known about one run.
-    Run {
-        /// The run id.
-        run_id: String,
-        /// Output.
-        #[command(flatten)]
-        output: OutputArgs,
-    },
-    /// The newest checkpoint commits of each watched Hub repo.
-    Checkpoints {
-        /// Only the repos this run's on-chain checkpoint names.
-        #[arg(long = "run", value_name = "RUN_ID")]
-        run: Option<String>,
-        /// Output.
-        #[command(flatten)]
-        output: OutputArgs,
-    },
-    /// The mining pool: capacity, deposited, remaining, fill, vault, lenders.
-    Pool(OutputArgs),
-    /// Each RPC endpoint: health, cluster, version, slots, lag, TPS.
-    Network(OutputArgs),
-    /// Where compute and funds are needed now, and how to join.
-    Contribute(OutputArgs),
-}
-
-/// `--output`.
-#[derive(Debug, Clone, Args)]
-pub struct OutputArgs {
-    /// Output format: aligned text, or JSON with the schema in schema/api-v1.json.
-    #[arg(long = "output", short = 'o', value_enum, default_value = "table")]
-    pub output: Output,
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    /// Aligned text for people.
-    Table,
-    /// JSON (`schema/api-v1.json`).
-    Json,
-}
-
-impl Command {
-    /// The question asked.
-    pub fn view(&self) -> View {
-        match self {
-            Command::Runs(_) => View::Runs,
-            Command::Run { .. } => View::Run,
-            Command::Checkpoints { .. } => View::Checkpoints,
-            Command::Pool(_) => View::Pool,
-            Command::Network(_) => View::Network,
-            Command::Contribute(_) => View::Contribute,
-        }
-    }
-
-    fn output(&self) -> Output {
-        match self {
-            Command::Runs(o) | Command::Pool(o) | Command::Network(o) | Command::Contribute(o) => {
-                o.output
-            }
-            Command::Run { output, .. } | Command::Checkpoints { output, .. } => output.output,
-        }
-    }
-}
-
-/// Usage problems `Cli::validate` reports for a command: it needs a collector the
-/// flags switch off.
-pub fn validate(cli: &Cli, command: &Command) -> Result<(), String> {
-    let view = command.view();
-    let disabled = |name: &str| match name {
-        "coordinator" => cli.coordinator.disabled,
-        "huggingface" => cli.huggingface.disabled,
-        "solana" => cli.solana.disabled,
-        "pool" => cli.pool.disabled,
-        _ => false,
-    };
-    match view.needs().first() {
-        Some(first) if disabled(first) => Err(format!(
-            "`{}` needs the {first} collector: drop --no-collector.{first}",
-            view.kind()
-        )),
-        _ => Ok(()),
-    }
-}
+use crate::views::{self, Answer, Inputs, Tabular};
 
 /// Answer `command` once and return the process exit code.
 pub async fn run(cli: Cli, command: Command) -> ExitCode {
     let view = command.view();
-    // Only the collectors this question reads are polled.
-    let mut only = cli.clone();
-    // The RPC health view still watches the URLs of the collectors it does not poll.
-    only.solana.rpc_urls = cli.watched_rpc_urls();
-    let needs = view.needs();
-    only.solana.disabled |= !needs.contains(&"solana");
-    only.coordinator.disabled |= !needs.contains(&"coordinator");
-    only.huggingface.disabled |= !needs.contains(&"huggingface");
-    only.pool.disabled |= !needs.contains(&"pool");
-    only.treasurer.disabled |= !needs.contains(&"treasurer");
+    // Only the collectors this question reads are polled; the RPC health view
+    // still watches the URLs of the enabled collectors it does not poll.
+    let mut ctx = cli.collectors.context();
+    ctx.only(view.needs());
     let mut polls = Vec::new();
-    let collectors =
-        match Collectors::launch(&only, Launch::Once(&mut polls), &mut Registry::default()) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: cannot start collectors: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let collectors = match Collectors::launch(
+        &cli.collectors,
+        ctx,
+        Launch::Once(&mut polls),
+        &mut Registry::default(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot start collectors: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     poll_all(polls).await;
     let inputs = Inputs::read(&collectors, view);
     let now = views::now();
@@ -183,32 +89,27 @@ fn emit<T: Serialize + Tabular>(answer: &Answer<T>, output: Output) -> (String, 
     (text, failed)
 }
 
-/// Run the polls: the Hub and the treasurer last, since they read the
-/// coordinator's snapshot (the repos the runs name, the points they earned);
-/// the others together. A line on stderr says what is still
-/// being waited for once that takes over a second, and only on a terminal.
+/// Run the polls together: each first waits for the collectors it depends on
+/// (the Hub and the treasurer read the coordinator's snapshot). A line on
+/// stderr says what is still being waited for once that takes over a second,
+/// and only on a terminal.
 async fn poll_all(polls: Vec<OncePoll>) {
     let pending: Arc<Mutex<BTreeSet<&'static str>>> =
         Arc::new(Mutex::new(polls.iter().map(|(n, _)| *n).collect()));
     let progress = std::io::stderr()
         .is_terminal()
         .then(|| tokio::spawn(show_progress(Arc::clone(&pending))));
-    let (last, first): (Vec<OncePoll>, Vec<OncePoll>) = polls
-        .into_iter()
-        .partition(|(n, _)| matches!(*n, "huggingface" | "treasurer"));
-    for stage in [first, last] {
-        join_all(stage.into_iter().map(|(name, poll)| {
-            let pending = Arc::clone(&pending);
-            async move {
-                poll.await;
-                pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(name);
-            }
-        }))
-        .await;
-    }
+    join_all(polls.into_iter().map(|(name, poll)| {
+        let pending = Arc::clone(&pending);
+        async move {
+            poll.await;
+            pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(name);
+        }
+    }))
+    .await;
     if let Some(task) = progress {
         task.abort();
         let _ = task.await;

@@ -1,11 +1,15 @@
 //! psyche-exporter: a Prometheus exporter for the Psyche network.
 //!
 //! Layout (where things live):
-//! - [`cli`]: flags, grouped per collector, each with an environment variable.
+//! - [`cli`]: the flags and the one-shot commands; each collector's flags live in
+//!   its own file, gathered by [`collectors::CollectorArgs`]; [`flags`] holds the
+//!   parsers they share.
 //! - [`poller`]: the [`poller::Collector`] trait, the poll loop, last-good
 //!   snapshots and their max age: everything about time.
 //! - [`collectors`]: one file per upstream; each fetches into an immutable
-//!   snapshot and encodes it. [`collectors::solana`] is the RPC health collector,
+//!   snapshot and encodes it, and describes its flags, construction and
+//!   dependencies ([`collectors::spec::Spec`]); one list in `collectors/mod.rs`
+//!   wires them all. [`collectors::solana`] is the RPC health collector,
 //!   [`collectors::coordinator`] the training runs, [`collectors::pool`] the mining pool,
 //!   [`collectors::treasurer`] the run treasuries, [`collectors::huggingface`] the Hub
 //!   models; [`collectors::checkpoints`] joins the runs and the Hub at scrape time.
@@ -29,6 +33,7 @@ pub mod error;
 pub mod exposition;
 #[cfg(test)]
 mod fixtures;
+pub mod flags;
 pub mod health;
 pub mod logging;
 pub mod memory;
@@ -69,7 +74,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let mut tasks = JoinSet::new();
     let mut registry = Registry::default();
-    let collectors = collectors::Collectors::start(&cli, &mut tasks, &mut registry)?;
+    let collectors = collectors::Collectors::start(&cli.collectors, &mut tasks, &mut registry)?;
     let watched = collectors.watched();
     registry.register_collector(Box::new(health::Health::new(watched.clone())));
     let state = Arc::new(server::AppState {

@@ -8,10 +8,14 @@
 //! interval; a failed poll keeps the previous snapshot until `max_age`, after
 //! which the collector's domain families disappear from `/metrics` so
 //! Prometheus marks them stale instead of showing frozen values for ever.
+//! Collectors that poll many entities (endpoints, runs, repos) keep each
+//! entity's last good value the same way, in a [`Retained`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
+use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -340,6 +344,8 @@ pub trait Watched: Send + Sync + fmt::Debug {
     /// The encoded families of the last good snapshot in `format`, while it
     /// is fresh.
     fn body(&self, format: Format) -> Option<Body>;
+    /// Resolves once the first poll attempt has finished (successful or not).
+    fn first_attempt(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
 /// The cell one poller writes and every view reads.
@@ -350,6 +356,8 @@ pub struct Slot<C: Collector> {
     interval: Duration,
     max_age: Duration,
     observation: RwLock<Arc<Observation<C::Snapshot>>>,
+    /// `true` once an attempt has been published.
+    attempted: tokio::sync::watch::Sender<bool>,
 }
 
 impl<C: Collector> fmt::Debug for Slot<C> {
@@ -367,6 +375,7 @@ impl<C: Collector> Slot<C> {
             interval,
             max_age,
             observation: RwLock::new(Arc::new(Observation::default())),
+            attempted: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -384,6 +393,7 @@ impl<C: Collector> Slot<C> {
 
     fn publish(&self, observation: Observation<C::Snapshot>) {
         *self.observation.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(observation);
+        self.attempted.send_replace(true);
     }
 }
 
@@ -416,6 +426,114 @@ impl<C: Collector> Watched for Slot<C> {
             .cell(format)
             .get_or_init(|| render_or_empty::<C>(&good.snapshot, format));
         Some(bytes.clone())
+    }
+
+    fn first_attempt(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let mut attempted = self.attempted.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the slot, which outlives this borrow.
+            let _ = attempted.wait_for(|done| *done).await;
+        })
+    }
+}
+
+/// When an entity's value was read: monotonic for the age check, wall clock
+/// for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Monotonic time of the read.
+    pub instant: Instant,
+    /// Wall-clock time of the same read.
+    pub wall: SystemTime,
+}
+
+impl Stamp {
+    /// Now.
+    pub fn now() -> Stamp {
+        Stamp {
+            instant: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+}
+
+/// One entity's last good value and when it was read.
+#[derive(Debug, Clone)]
+pub struct Kept<V> {
+    /// The value.
+    pub value: V,
+    /// When it was read.
+    pub read: Stamp,
+}
+
+/// Per-entity last good values (an endpoint's readings, a run's state, a
+/// repo's history): a poll that cannot read one entity shows its last good
+/// value while that is at most `max_age` old, then the entity vanishes. The
+/// same rule as [`Slot`] applies to whole snapshots. Entities that no longer
+/// exist upstream are forgotten with [`Retained::retain`], so memory is bounded
+/// by what exists.
+#[derive(Debug, Clone)]
+pub struct Retained<K, V> {
+    max_age: Duration,
+    entries: HashMap<K, Kept<V>>,
+}
+
+impl<K: Eq + Hash, V> Retained<K, V> {
+    /// Empty; values are served for `max_age` after they were read.
+    pub fn new(max_age: Duration) -> Self {
+        Retained {
+            max_age,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Remember `value`, read at `read`, replacing what `key` had.
+    pub fn put(&mut self, key: K, value: V, read: Stamp) {
+        self.entries.insert(key, Kept { value, read });
+    }
+
+    /// `key`'s value if it was read at most max age before `now`.
+    pub fn fresh(&self, key: &K, now: Instant) -> Option<&Kept<V>> {
+        self.entries
+            .get(key)
+            .filter(|k| now.saturating_duration_since(k.read.instant) <= self.max_age)
+    }
+
+    /// `key`'s value whatever its age (what a value was derived from, say).
+    pub fn get(&self, key: &K) -> Option<&Kept<V>> {
+        self.entries.get(key)
+    }
+
+    /// `key`'s value whatever its age, to change it in place.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut Kept<V>> {
+        self.entries.get_mut(key)
+    }
+
+    /// Every value read at most max age before `now`.
+    pub fn fresh_entries(&self, now: Instant) -> impl Iterator<Item = (&K, &Kept<V>)> {
+        self.entries
+            .iter()
+            .filter(move |(_, k)| now.saturating_duration_since(k.read.instant) <= self.max_age)
+    }
+
+    /// Forget every entity `keep` rejects (those gone upstream).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.entries.retain(|k, _| keep(k));
+    }
+
+    /// Every key, whatever its age.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.keys()
+    }
+
+    /// How many entities are remembered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
@@ -668,6 +786,68 @@ mod tests {
         assert!(!status.fresh);
         let errors: BTreeMap<_, _> = slot.stats().errors().into_iter().collect();
         assert_eq!(errors["timeout"], 1);
+    }
+
+    #[test]
+    fn retained_serves_each_entity_until_its_max_age() {
+        let t0 = Instant::now();
+        let at = |after: u64| Stamp {
+            instant: t0 + Duration::from_secs(after),
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(after),
+        };
+        let mut kept: Retained<&str, u32> = Retained::new(Duration::from_secs(10));
+        assert!(kept.is_empty());
+        kept.put("a", 1, at(0));
+        kept.put("b", 2, at(5));
+        let now = t0 + Duration::from_secs(10);
+        assert_eq!(kept.fresh(&"a", now).map(|k| k.value), Some(1));
+        let later = t0 + Duration::from_secs(11);
+        assert!(kept.fresh(&"a", later).is_none(), "a is past its max age");
+        assert_eq!(kept.get(&"a").map(|k| k.value), Some(1), "but still known");
+        let fresh: Vec<_> = kept.fresh_entries(later).map(|(k, _)| *k).collect();
+        assert_eq!(fresh, ["b"]);
+        // A new reading restarts the clock of that entity only.
+        kept.put("a", 3, at(11));
+        assert_eq!(kept.fresh(&"a", later).map(|k| k.value), Some(3));
+        assert_eq!(
+            kept.fresh(&"a", later).map(|k| k.read.wall),
+            Some(at(11).wall)
+        );
+        kept.retain(|k| *k != "b");
+        assert_eq!(kept.len(), 1);
+        assert!(kept.get(&"b").is_none(), "gone upstream, forgotten");
+        if let Some(k) = kept.get_mut(&"a") {
+            k.value = 4;
+        }
+        assert_eq!(kept.keys().copied().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(kept.get(&"a").map(|k| k.value), Some(4));
+    }
+
+    #[tokio::test]
+    async fn first_attempt_resolves_after_the_first_poll_even_a_failed_one() {
+        let c = Scripted {
+            next: Mutex::new(vec![None]),
+        };
+        let slot: Arc<Slot<Scripted>> = Slot::new(
+            Stats::new("scripted"),
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+        );
+        let waiting = {
+            let slot = Arc::clone(&slot);
+            tokio::spawn(async move { slot.first_attempt().await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "no attempt yet");
+        poll_once(&c, &slot, Duration::from_secs(5)).await;
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("resolves once the attempt is published")
+            .expect("the waiter does not panic");
+        // Later waiters resolve at once.
+        tokio::time::timeout(Duration::from_secs(5), slot.first_attempt())
+            .await
+            .expect("already attempted");
     }
 
     #[test]

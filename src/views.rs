@@ -17,13 +17,18 @@ use serde::Serialize;
 
 use crate::collectors::Collectors;
 use crate::collectors::checkpoints::{self, RunCheckpoint};
+use crate::collectors::coordinator::Coordinator;
 use crate::collectors::coordinator::account::{
     ClientStateCounts, DataLocation, HttpLocation, LrSchedule, Optimizer, Run, RunState,
 };
 use crate::collectors::coordinator::{CoordinatorSnapshot, RunEntry};
+use crate::collectors::huggingface::HuggingFace;
 use crate::collectors::huggingface::HuggingFaceSnapshot;
+use crate::collectors::pool::MiningPool;
+use crate::collectors::solana::SolanaRpc;
 use crate::collectors::solana::SolanaSnapshot;
-use crate::poller::{Slot, Status, Watched};
+use crate::collectors::treasurer::Treasurer;
+use crate::poller::{Collector, Slot, Status};
 use crate::server::escape;
 
 /// The `api_version` of every answer; bumped only for incompatible changes.
@@ -81,13 +86,15 @@ impl View {
 
     /// The collectors it reads, the one it cannot answer without first.
     pub fn needs(self) -> &'static [&'static str] {
+        const RUNS: &str = Coordinator::NAME;
+        const HUB: &str = HuggingFace::NAME;
         match self {
-            View::Runs => &["coordinator", "huggingface"],
-            View::Run => &["coordinator", "huggingface", "treasurer"],
-            View::Checkpoints => &["huggingface", "coordinator"],
-            View::Pool => &["pool"],
-            View::Network => &["solana"],
-            View::Contribute => &["coordinator", "pool"],
+            View::Runs => &[RUNS, HUB],
+            View::Run => &[RUNS, HUB, Treasurer::NAME],
+            View::Checkpoints => &[HUB, RUNS],
+            View::Pool => &[MiningPool::NAME],
+            View::Network => &[SolanaRpc::NAME],
+            View::Contribute => &[RUNS, MiningPool::NAME],
         }
     }
 }
@@ -140,55 +147,38 @@ pub struct Inputs {
     pub sources: Vec<Source>,
 }
 
-fn read_slot<C: crate::poller::Collector>(
-    slot: Option<&Arc<Slot<C>>>,
-    name: &'static str,
-    sources: &mut Vec<Source>,
-) -> Option<Arc<C::Snapshot>> {
-    match slot {
-        Some(slot) => {
-            sources.push(Source::of(&slot.status()));
-            slot.fresh()
-        }
-        None => {
-            sources.push(Source {
-                collector: name,
-                state: "disabled",
-                serving: false,
-                error: None,
-            });
-            None
-        }
+/// The fresh snapshot of `slot` if `view` reads collector `C`.
+fn read<C: Collector>(view: View, slot: Option<&Arc<Slot<C>>>) -> Option<Arc<C::Snapshot>> {
+    if view.needs().contains(&C::NAME) {
+        slot?.fresh()
+    } else {
+        None
     }
 }
 
 impl Inputs {
     /// Read what `view` needs from the running (or one-shot) collectors.
     pub fn read(collectors: &Collectors, view: View) -> Inputs {
-        let mut out = Inputs::default();
-        for name in view.needs() {
-            match *name {
-                "coordinator" => {
-                    out.coordinator =
-                        read_slot(collectors.coordinator.as_ref(), name, &mut out.sources);
-                }
-                "huggingface" => {
-                    out.huggingface =
-                        read_slot(collectors.huggingface.as_ref(), name, &mut out.sources);
-                }
-                "solana" => {
-                    out.solana = read_slot(collectors.solana.as_ref(), name, &mut out.sources);
-                }
-                "treasurer" => {
-                    out.treasurer =
-                        read_slot(collectors.treasurer.as_ref(), name, &mut out.sources);
-                }
-                _ => {
-                    out.pool = read_slot(collectors.pool.as_ref(), name, &mut out.sources);
-                }
-            }
+        Inputs {
+            coordinator: read(view, collectors.coordinator.as_ref()),
+            huggingface: read(view, collectors.huggingface.as_ref()),
+            solana: read(view, collectors.solana.as_ref()),
+            treasurer: read(view, collectors.treasurer.as_ref()),
+            pool: read(view, collectors.pool.as_ref()),
+            sources: view
+                .needs()
+                .iter()
+                .map(|name| match collectors.status(name) {
+                    Some(status) => Source::of(&status),
+                    None => Source {
+                        collector: name,
+                        state: "disabled",
+                        serving: false,
+                        error: None,
+                    },
+                })
+                .collect(),
         }
-        out
     }
 
     /// Whether any collector read left the answer incomplete.

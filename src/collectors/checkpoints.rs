@@ -3,7 +3,7 @@
 //!
 //! Not a poller of its own: a prometheus-client collector that reads both slots at
 //! scrape time and emits only while both snapshots are fresh. Registered only when both
-//! collectors are enabled.
+//! collectors are started ([`Join`]).
 //!
 //! | metric | labels |
 //! |---|---|
@@ -25,6 +25,7 @@ use prometheus_client::registry::Unit;
 use crate::collectors::coordinator::account::Checkpoint;
 use crate::collectors::coordinator::{Coordinator, CoordinatorSnapshot};
 use crate::collectors::huggingface::{HuggingFace, HuggingFaceSnapshot, RepoState};
+use crate::collectors::spec::{Context, Join};
 use crate::exposition::gauge;
 use crate::poller::Slot;
 
@@ -147,6 +148,13 @@ impl Checkpoints {
     /// A join of these two slots.
     pub fn new(runs: Arc<Slot<Coordinator>>, hub: Arc<Slot<HuggingFace>>) -> Self {
         Checkpoints { runs, hub }
+    }
+}
+
+impl Join for Checkpoints {
+    /// Only when both the runs and the Hub are started.
+    fn start(ctx: &Context) -> Option<Self> {
+        Some(Checkpoints::new(ctx.slot()?, ctx.slot()?))
     }
 }
 

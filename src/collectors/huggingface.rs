@@ -32,7 +32,7 @@
 //! passed (at most ten minutes); polls meanwhile serve the remembered repos and mark the
 //! collector incomplete without counting new errors.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -47,9 +47,12 @@ use url::Url;
 
 use crate::collectors::coordinator::Coordinator;
 use crate::collectors::coordinator::account::Checkpoint;
+use crate::collectors::spec::{Built, Context, Spec};
 use crate::error::CollectError;
 use crate::exposition::gauge;
-use crate::poller::{Collector, Slot, Stats, lock};
+use crate::flags::{check_timing, max_age, parse_duration};
+use crate::poller::Slot;
+use crate::poller::{Collector, Retained, Stamp, Stats, lock};
 
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -105,6 +108,118 @@ impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
     }
+}
+
+/// HuggingFace collector flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "collector.huggingface")]
+pub struct Args {
+    /// Disable the HuggingFace collector.
+    #[arg(
+        id = "no-collector.huggingface",
+        long = "no-collector.huggingface",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_HUGGINGFACE"
+    )]
+    pub disabled: bool,
+    /// Base URL of the HuggingFace Hub.
+    #[arg(id = "hf.endpoint", long = "hf.endpoint", env = "PSYCHE_EXPORTER_HF_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_parser = parse_hf_endpoint)]
+    pub endpoint: url::Url,
+    /// Author (user or organisation) whose models to watch (repeatable). The repos the
+    /// runs' on-chain checkpoints name are always watched too.
+    #[arg(id = "hf.author", long = "hf.author", env = "PSYCHE_EXPORTER_HF_AUTHOR", value_delimiter = ',', default_values_t = [DEFAULT_AUTHOR.to_owned()], value_parser = parse_author)]
+    pub authors: Vec<String>,
+    /// File holding a HuggingFace access token, sent as a Bearer token (raises the rate
+    /// limit, reaches private repos). Without it the HF_TOKEN environment variable is
+    /// used when set. The token is never logged or shown.
+    #[arg(id = "hf.token-file", long = "hf.token-file", env = "PSYCHE_EXPORTER_HF_TOKEN_FILE", value_name = "FILE", value_parser = parse_token_file)]
+    pub token: Option<Token>,
+    /// How often to poll the Hub: one request per author page and per run-named repo of
+    /// another author, plus the commits of repos whose sha changed.
+    #[arg(id = "hf.interval", long = "hf.interval", env = "PSYCHE_EXPORTER_HF_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one request to the Hub (must be shorter than the interval); a whole
+    /// poll gets half the remaining interval on top.
+    #[arg(id = "hf.timeout", long = "hf.timeout", env = "PSYCHE_EXPORTER_HF_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving a repo's last good values while it cannot be read
+    /// [default: 3 × interval].
+    #[arg(id = "hf.max-age", long = "hf.max-age", env = "PSYCHE_EXPORTER_HF_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+}
+
+impl Spec for HuggingFace {
+    type Args = Args;
+    const HEADING: &'static str = "HuggingFace (collector \"huggingface\")";
+    /// The repos the runs' checkpoints name.
+    const DEPENDS_ON: &'static [&'static str] = &[Coordinator::NAME];
+
+    fn enabled(args: &Args) -> bool {
+        !args.disabled
+    }
+
+    fn validate(args: &Args, ctx: &Context) -> Result<(), String> {
+        check_timing("hf", args.interval, args.timeout)?;
+        if args.authors.is_empty() && !ctx.enabled(Coordinator::NAME) {
+            return Err(
+                "--hf.author: name at least one author, or enable the coordinator collector".into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn build(args: &Args, ctx: &Context, stats: Arc<Stats>) -> Result<Built<Self>, CollectError> {
+        let max_age = max_age(args.max_age, args.interval);
+        let token = args.token.clone().or_else(|| {
+            std::env::var("HF_TOKEN")
+                .ok()
+                .as_deref()
+                .and_then(Token::new)
+        });
+        let settings = Settings {
+            endpoint: args.endpoint.clone(),
+            authors: args.authors.clone(),
+            token,
+            max_age,
+        };
+        Ok(Built {
+            collector: HuggingFace::new(
+                crate::rpc::http_client(args.timeout)?,
+                settings,
+                stats,
+                ctx.slot::<Coordinator>(),
+            ),
+            interval: args.interval,
+            // Each request is cut at `timeout`; the margin lets a poll with
+            // one slow repo still publish the others.
+            deadline: args.timeout + (args.interval - args.timeout) / 2,
+            max_age,
+        })
+    }
+}
+
+fn parse_hf_endpoint(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a valid URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http or https URL with a host".into());
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a query or credentials (use --hf.token-file)".into());
+    }
+    Ok(url)
+}
+
+/// A HuggingFace user or organisation name.
+fn parse_author(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 96
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then(|| s.to_owned())
+        .ok_or_else(|| "not a HuggingFace user or organisation name".into())
+}
+
+fn parse_token_file(s: &str) -> Result<Token, String> {
+    Token::from_file(Path::new(s))
 }
 
 /// Settings of the HuggingFace collector.
@@ -257,10 +372,10 @@ impl fmt::Debug for HuggingFace {
 }
 
 /// What the collector remembers between polls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Memory {
-    /// Last good state per repo.
-    repos: HashMap<String, Remembered>,
+    /// Last good state per repo, kept until max age while it cannot be read.
+    repos: Retained<String, Remembered>,
     /// No request before this (after a 429).
     backoff_until: Option<Instant>,
     /// The latest `RateLimit` remaining count.
@@ -270,8 +385,6 @@ struct Memory {
 #[derive(Debug, Clone)]
 struct Remembered {
     state: RepoState,
-    /// When the Hub last answered for this repo.
-    at: Instant,
     /// The `sha` (or `lastModified`) the history was read at.
     commits_for: Option<String>,
 }
@@ -419,12 +532,17 @@ impl HuggingFace {
         stats: Arc<Stats>,
         runs: Option<Arc<Slot<Coordinator>>>,
     ) -> Self {
+        let max_age = settings.max_age;
         HuggingFace {
             http,
             settings,
             stats,
             runs,
-            memory: Mutex::new(Memory::default()),
+            memory: Mutex::new(Memory {
+                repos: Retained::new(max_age),
+                backoff_until: None,
+                rate_limit_remaining: None,
+            }),
         }
     }
 
@@ -646,12 +764,13 @@ impl HuggingFace {
         })
     }
 
-    fn snapshot(&self, repos: &HashMap<String, Remembered>) -> HuggingFaceSnapshot {
+    /// The repos of `repos` that are fresh at `now`.
+    fn snapshot(&self, repos: &Retained<String, Remembered>, now: Instant) -> HuggingFaceSnapshot {
         let mut repos: Vec<Repo> = repos
-            .iter()
+            .fresh_entries(now)
             .map(|(id, r)| Repo {
                 id: id.clone(),
-                state: r.state.clone(),
+                state: r.value.state.clone(),
             })
             .collect();
         repos.sort_by(|a, b| a.id.cmp(&b.id));
@@ -667,48 +786,39 @@ impl Collector for HuggingFace {
     type Snapshot = HuggingFaceSnapshot;
 
     async fn poll(&self) -> Result<HuggingFaceSnapshot, CollectError> {
-        let now = Instant::now();
-        let max_age = self.settings.max_age;
+        let read = Stamp::now();
+        let now = read.instant;
         let (previous, backoff) = {
             let memory = lock(&self.memory);
             (memory.repos.clone(), memory.backoff_until)
-        };
-        let carried = |id: &str| {
-            previous
-                .get(id)
-                .filter(|r| now.saturating_duration_since(r.at) <= max_age)
-                .cloned()
         };
         if let Some(until) = backoff.filter(|u| *u > now) {
             self.stats.incomplete(format!(
                 "rate limited by the Hub: next request in {}s",
                 until.saturating_duration_since(now).as_secs()
             ));
-            let kept: HashMap<String, Remembered> = previous
-                .keys()
-                .filter_map(|id| Some((id.clone(), carried(id)?)))
-                .collect();
-            return Ok(self.snapshot(&kept));
+            return Ok(self.snapshot(&previous, now));
         }
+        let commits_for = |id: &String| previous.get(id).and_then(|r| r.value.commits_for.clone());
 
-        let mut repos: HashMap<String, Remembered> = HashMap::new();
+        let mut repos = Retained::new(self.settings.max_age);
         for author in &self.settings.authors {
             for model in self.list(author).await? {
-                let commits_for = previous.get(&model.id).and_then(|r| r.commits_for.clone());
-                repos.insert(
+                let commits_for = commits_for(&model.id);
+                repos.put(
                     model.id.clone(),
                     Remembered {
                         state: RepoState::Ok(model.into_model()),
-                        at: now,
                         commits_for,
                     },
+                    read,
                 );
             }
         }
 
         let mut halted = false;
         for id in self.named_repos() {
-            if repos.contains_key(&id) {
+            if repos.get(&id).is_some() {
                 continue;
             }
             let answer = if halted {
@@ -723,28 +833,29 @@ impl Collector for HuggingFace {
                     }
                 }
             };
-            let entry = match answer {
-                Some(state) => Some(Remembered {
-                    state,
-                    at: now,
-                    commits_for: previous.get(&id).and_then(|r| r.commits_for.clone()),
-                }),
-                None => carried(&id),
-            };
-            if let Some(entry) = entry {
-                repos.insert(id, entry);
+            match answer {
+                Some(state) => {
+                    let commits_for = commits_for(&id);
+                    repos.put(id, Remembered { state, commits_for }, read);
+                }
+                None => {
+                    if let Some(kept) = previous.fresh(&id, now) {
+                        repos.put(id, kept.value.clone(), kept.read);
+                    }
+                }
             }
         }
 
         let mut ids: Vec<String> = repos.keys().cloned().collect();
         ids.sort();
         for id in ids {
-            let Some(entry) = repos.get_mut(&id) else {
+            let Some(kept) = repos.get_mut(&id) else {
                 continue;
             };
-            if entry.at != now {
+            if kept.read != read {
                 continue; // carried: its history came along
             }
+            let entry = &mut kept.value;
             let RepoState::Ok(model) = &mut entry.state else {
                 entry.commits_for = None;
                 continue;
@@ -755,7 +866,7 @@ impl Collector for HuggingFace {
                 .or_else(|| model.last_modified.map(|t| t.to_string()));
             let known = previous
                 .get(&id)
-                .and_then(|r| r.state.model())
+                .and_then(|r| r.value.state.model())
                 .and_then(|m| m.history.clone());
             if key.is_some() && key == entry.commits_for && known.is_some() {
                 model.history = known;
@@ -777,7 +888,7 @@ impl Collector for HuggingFace {
             }
         }
 
-        let snapshot = self.snapshot(&repos);
+        let snapshot = self.snapshot(&repos, now);
         lock(&self.memory).repos = repos;
         Ok(snapshot)
     }

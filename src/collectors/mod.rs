@@ -1,4 +1,11 @@
-//! The collectors, one file each, and the wiring that starts the enabled ones.
+//! The collectors, one file each, and the one list that wires them.
+//!
+//! Every collector file owns its flags, its construction and its dependencies
+//! ([`spec::Spec`]). The `collectors!` list at the bottom of this file is the
+//! only place that names them all; from it come the flags ([`CollectorArgs`],
+//! flattened into the CLI), the typed slots the views read ([`Collectors`]),
+//! the RPC URLs the health collector watches, the start order and the
+//! scrape-time joins. Adding a collector is its own file plus one line here.
 //!
 //! The set is closed and known at compile time, so it is a struct of typed
 //! slots rather than a list of trait objects: views that need a collector's
@@ -9,22 +16,26 @@ pub mod coordinator;
 pub mod huggingface;
 pub mod pool;
 pub mod solana;
+pub mod spec;
 pub mod token;
 pub mod treasurer;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
+use futures_util::future::join_all;
 use prometheus_client::registry::Registry;
 use tokio::task::JoinSet;
 
-use crate::cli::{Cli, max_age};
 use crate::error::CollectError;
-use crate::poller::{Collector, Slot, Stats, Watched, poll_loop, poll_once};
+use crate::poller::{Slot, Stats, Status, Watched, poll_loop, poll_once};
+use crate::rpc::RpcUrl;
+use spec::{Built, Context, Join, Spec};
 
-/// One poll of one collector, to run once (the one-shot commands).
+/// One poll of one collector, to run once (the one-shot commands). It first
+/// waits for the first poll of the collectors it depends on, so all of them
+/// can be run concurrently.
 pub type OncePoll = (&'static str, Pin<Box<dyn Future<Output = ()> + Send>>);
 
 /// How [`Collectors::launch`] runs the pollers.
@@ -35,226 +46,221 @@ pub enum Launch<'a> {
     Once(&'a mut Vec<OncePoll>),
 }
 
-/// The enabled collectors' slots.
-#[derive(Debug, Default)]
-pub struct Collectors {
-    /// Solana RPC health.
-    pub solana: Option<Arc<Slot<solana::SolanaRpc>>>,
-    /// Training runs.
-    pub coordinator: Option<Arc<Slot<coordinator::Coordinator>>>,
-    /// HuggingFace models and checkpoints.
-    pub huggingface: Option<Arc<Slot<huggingface::HuggingFace>>>,
-    /// The mining pool.
-    pub pool: Option<Arc<Slot<pool::MiningPool>>>,
-    /// Run treasuries.
-    pub treasurer: Option<Arc<Slot<treasurer::Treasurer>>>,
-}
-
-/// A started collector: its slot, and what its poll loop needs.
-struct Started<C: Collector> {
-    collector: Arc<C>,
-    slot: Arc<Slot<C>>,
-    interval: Duration,
-    deadline: Duration,
-}
-
-impl<C: Collector> Started<C> {
-    fn spawn(self, launch: &mut Launch<'_>) -> Arc<Slot<C>> {
-        let slot = Arc::clone(&self.slot);
-        match launch {
-            Launch::Forever(tasks) => {
-                tasks.spawn(poll_loop(
-                    self.collector,
-                    slot,
-                    self.interval,
-                    self.deadline,
-                ));
-            }
-            Launch::Once(polls) => polls.push((
-                C::NAME,
-                Box::pin(async move {
-                    poll_once(self.collector.as_ref(), &slot, self.deadline).await;
-                }),
-            )),
+/// Build `C` if `ctx` starts it, and hand its poller to `launch`: it waits
+/// for the first poll of every started collector `C` depends on, so that a
+/// dependent's first snapshot already sees what it reads.
+fn start<C: Spec>(
+    args: &C::Args,
+    ctx: &mut Context,
+    launch: &mut Launch<'_>,
+) -> Result<Option<Arc<Slot<C>>>, CollectError> {
+    if !ctx.started(C::NAME) {
+        return Ok(None);
+    }
+    let stats = Stats::new(C::NAME);
+    let Built {
+        collector,
+        interval,
+        deadline,
+        max_age,
+    } = C::build(args, ctx, Arc::clone(&stats))?;
+    let slot = Slot::new(stats, interval, max_age);
+    ctx.insert_slot(&slot);
+    let after: Vec<Arc<dyn Watched>> = C::DEPENDS_ON
+        .iter()
+        .filter_map(|name| ctx.watched(name))
+        .collect();
+    let first_polls = async move {
+        join_all(after.iter().map(|w| w.first_attempt())).await;
+    };
+    let collector = Arc::new(collector);
+    let polled = Arc::clone(&slot);
+    match launch {
+        Launch::Forever(tasks) => {
+            tasks.spawn(async move {
+                first_polls.await;
+                poll_loop(collector, polled, interval, deadline).await;
+            });
         }
-        self.slot
+        Launch::Once(polls) => polls.push((
+            C::NAME,
+            Box::pin(async move {
+                first_polls.await;
+                poll_once(collector.as_ref(), &polled, deadline).await;
+            }),
+        )),
+    }
+    Ok(Some(slot))
+}
+
+/// The list: one line per collector, dependencies first (a unit test checks
+/// the order), in the order the health families and the landing page show
+/// them; then the scrape-time joins.
+macro_rules! collectors {
+    (
+        $($field:ident: $ty:ty),+;
+        joins: $($join:ty),* $(,)?
+    ) => {
+        /// Every collector's flags, each group under its own `--help` heading.
+        #[derive(Debug, Clone, clap::Args)]
+        pub struct CollectorArgs {
+            $(
+                #[allow(missing_docs)]
+                #[command(flatten, next_help_heading = <$ty as Spec>::HEADING)]
+                pub $field: <$ty as Spec>::Args,
+            )+
+        }
+
+        /// The started collectors' slots.
+        #[derive(Debug, Default)]
+        pub struct Collectors {
+            $(
+                #[allow(missing_docs)]
+                pub $field: Option<Arc<Slot<$ty>>>,
+            )+
+            /// The same, type-erased, in list order.
+            watched: Vec<Arc<dyn Watched>>,
+        }
+
+        /// Every collector's name, in list order.
+        pub const NAMES: &[&str] = &[$(<$ty as crate::poller::Collector>::NAME),+];
+
+        /// Every collector's dependencies, in list order.
+        const DEPENDENCIES: &[(&str, &[&str])] =
+            &[$((<$ty as crate::poller::Collector>::NAME, <$ty as Spec>::DEPENDS_ON)),+];
+
+        impl CollectorArgs {
+            /// Every collector's flags in one typed context, with the RPC
+            /// URLs of every enabled collector.
+            pub fn context(&self) -> Context {
+                let mut ctx = Context::default();
+                $( ctx.add::<$ty>(&self.$field); )+
+                let mut urls = Vec::new();
+                $(
+                    if ctx.enabled(<$ty as crate::poller::Collector>::NAME) {
+                        urls.extend(<$ty as Spec>::rpc_urls(&self.$field, &ctx));
+                    }
+                )+
+                ctx.set_watched_rpc_urls(urls);
+                ctx
+            }
+
+            /// Every enabled collector's own checks, in list order.
+            pub fn validate(&self) -> Result<(), String> {
+                let ctx = self.context();
+                $(
+                    if ctx.enabled(<$ty as crate::poller::Collector>::NAME) {
+                        <$ty as Spec>::validate(&self.$field, &ctx)?;
+                    }
+                )+
+                Ok(())
+            }
+        }
+
+        impl Collectors {
+            /// Build the collectors `ctx` starts (see [`Context::only`]) and
+            /// hand their pollers to `launch`. Families computed at scrape
+            /// time (the joins) register with `registry`; collectors serve
+            /// their own pre-rendered snapshots through [`Watched::body`].
+            pub fn launch(
+                args: &CollectorArgs,
+                mut ctx: Context,
+                mut launch: Launch<'_>,
+                registry: &mut Registry,
+            ) -> Result<Collectors, CollectError> {
+                let mut out = Collectors::default();
+                $(
+                    out.$field = start::<$ty>(&args.$field, &mut ctx, &mut launch)?;
+                    if let Some(slot) = &out.$field {
+                        out.watched.push(Arc::clone(slot) as Arc<dyn Watched>);
+                    }
+                )+
+                $(
+                    if let Some(join) = <$join as Join>::start(&ctx) {
+                        registry.register_collector(Box::new(join));
+                    }
+                )*
+                Ok(out)
+            }
+        }
+    };
+}
+
+collectors! {
+    solana: solana::SolanaRpc,
+    coordinator: coordinator::Coordinator,
+    pool: pool::MiningPool,
+    treasurer: treasurer::Treasurer,
+    huggingface: huggingface::HuggingFace;
+    joins: checkpoints::Checkpoints,
+}
+
+impl CollectorArgs {
+    /// The RPC URLs the health collector watches: its own plus every URL an
+    /// enabled collector uses.
+    pub fn watched_rpc_urls(&self) -> Vec<RpcUrl> {
+        self.context().watched_rpc_urls().to_vec()
+    }
+
+    /// Whether the flags enable the collector `name`.
+    pub fn enabled(&self, name: &str) -> bool {
+        self.context().enabled(name)
     }
 }
 
 impl Collectors {
-    /// Build every collector `cli` enables and spawn its poll loop into
-    /// `tasks`. Families computed at scrape time (the run ↔ Hub checkpoint
-    /// join, which reads two snapshots) register with `registry`; collectors
-    /// serve their own pre-rendered snapshots through [`Watched::body`].
+    /// Build every collector the flags enable and spawn its poll loop into
+    /// `tasks` (the server).
     pub fn start(
-        cli: &Cli,
+        args: &CollectorArgs,
         tasks: &mut JoinSet<()>,
         registry: &mut Registry,
     ) -> Result<Collectors, CollectError> {
-        Self::launch(cli, Launch::Forever(tasks), registry)
+        Self::launch(args, args.context(), Launch::Forever(tasks), registry)
     }
 
-    /// [`Collectors::start`], with the pollers run as `launch` says.
-    pub fn launch(
-        cli: &Cli,
-        mut launch: Launch<'_>,
-        registry: &mut Registry,
-    ) -> Result<Collectors, CollectError> {
-        let tasks = &mut launch;
-        let mut out = Collectors::default();
-        if !cli.solana.disabled {
-            let s = &cli.solana;
-            let stats = Stats::new(solana::SolanaRpc::NAME);
-            let max_age = max_age(s.max_age, s.interval);
-            let collector = solana::SolanaRpc::new(
-                &cli.watched_rpc_urls(),
-                crate::rpc::http_client(s.timeout)?,
-                Arc::clone(&stats),
-                s.timeout,
-                max_age,
-            );
-            let started = Started {
-                collector: Arc::new(collector),
-                slot: Slot::new(stats, s.interval, max_age),
-                interval: s.interval,
-                // Each endpoint is cut at `timeout`; the margin lets the
-                // collector publish the endpoints that did answer.
-                deadline: s.timeout + (s.interval - s.timeout) / 2,
-            };
-            out.solana = Some(started.spawn(tasks));
-        }
-        if !cli.coordinator.disabled {
-            let c = &cli.coordinator;
-            let stats = Stats::new(coordinator::Coordinator::NAME);
-            let max_age = max_age(c.max_age, c.interval);
-            let rpc = crate::rpc::Rpc::new(
-                crate::rpc::http_client(c.timeout)?,
-                c.rpc_url.clone(),
-                Arc::clone(&stats),
-            );
-            let collector = coordinator::Coordinator::new(
-                rpc,
-                coordinator::Settings {
-                    programs: c.program_ids.clone(),
-                    run_ids: c.run_ids.clone(),
-                    detail_interval: c.detail_interval,
-                    max_age,
-                },
-                Arc::clone(&stats),
-            );
-            let started = Started {
-                collector: Arc::new(collector),
-                slot: Slot::new(stats, c.interval, max_age),
-                interval: c.interval,
-                deadline: c.timeout,
-            };
-            out.coordinator = Some(started.spawn(tasks));
-        }
-        if !cli.pool.disabled {
-            let p = &cli.pool;
-            let stats = Stats::new(pool::MiningPool::NAME);
-            let max_age = max_age(p.max_age, p.interval);
-            let rpc = crate::rpc::Rpc::new(
-                crate::rpc::http_client(p.timeout)?,
-                p.rpc_url.clone(),
-                Arc::clone(&stats),
-            );
-            let settings = pool::Settings {
-                program: p.program_id.0,
-                indices: p.indices.clone(),
-            };
-            let started = Started {
-                collector: Arc::new(pool::MiningPool::new(rpc, settings, Arc::clone(&stats))),
-                slot: Slot::new(stats, p.interval, max_age),
-                interval: p.interval,
-                deadline: p.timeout,
-            };
-            out.pool = Some(started.spawn(tasks));
-        }
-        if !cli.treasurer.disabled {
-            let t = &cli.treasurer;
-            let stats = Stats::new(treasurer::Treasurer::NAME);
-            let max_age = max_age(t.max_age, t.interval);
-            let rpc = crate::rpc::Rpc::new(
-                crate::rpc::http_client(t.timeout)?,
-                cli.treasurer_rpc_url().clone(),
-                Arc::clone(&stats),
-            );
-            let collector = treasurer::Treasurer::new(
-                rpc,
-                treasurer::Settings {
-                    program: t.program_id.0,
-                },
-                Arc::clone(&stats),
-                out.coordinator.clone(),
-            );
-            let started = Started {
-                collector: Arc::new(collector),
-                slot: Slot::new(stats, t.interval, max_age),
-                interval: t.interval,
-                deadline: t.timeout,
-            };
-            out.treasurer = Some(started.spawn(tasks));
-        }
-        if !cli.huggingface.disabled {
-            let h = &cli.huggingface;
-            let stats = Stats::new(huggingface::HuggingFace::NAME);
-            let max_age = max_age(h.max_age, h.interval);
-            let token = h.token.clone().or_else(|| {
-                std::env::var("HF_TOKEN")
-                    .ok()
-                    .as_deref()
-                    .and_then(huggingface::Token::new)
-            });
-            let collector = huggingface::HuggingFace::new(
-                crate::rpc::http_client(h.timeout)?,
-                huggingface::Settings {
-                    endpoint: h.endpoint.clone(),
-                    authors: h.authors.clone(),
-                    token,
-                    max_age,
-                },
-                Arc::clone(&stats),
-                out.coordinator.clone(),
-            );
-            let started = Started {
-                collector: Arc::new(collector),
-                slot: Slot::new(stats, h.interval, max_age),
-                interval: h.interval,
-                // Each request is cut at `timeout`; the margin lets a poll with
-                // one slow repo still publish the others.
-                deadline: h.timeout + (h.interval - h.timeout) / 2,
-            };
-            let slot = started.spawn(tasks);
-            if let Some(runs) = &out.coordinator {
-                registry.register_collector(Box::new(checkpoints::Checkpoints::new(
-                    Arc::clone(runs),
-                    Arc::clone(&slot),
-                )));
-            }
-            out.huggingface = Some(slot);
-        }
-        Ok(out)
-    }
-
-    /// Every enabled collector, type-erased, in a fixed order.
+    /// Every started collector, type-erased, in list order.
     pub fn watched(&self) -> Vec<Arc<dyn Watched>> {
-        let mut out: Vec<Arc<dyn Watched>> = Vec::new();
-        if let Some(s) = &self.solana {
-            out.push(Arc::clone(s) as Arc<dyn Watched>);
+        self.watched.clone()
+    }
+
+    /// The status of the collector `name`, if it is started.
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.watched
+            .iter()
+            .map(|w| w.status())
+            .find(|s| s.name == name)
+    }
+}
+
+/// The collectors `name` depends on (empty for an unknown name).
+pub fn dependencies(name: &str) -> &'static [&'static str] {
+    DEPENDENCIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(&[], |(_, deps)| deps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_names_dependencies_before_their_dependents() {
+        for (i, (name, deps)) in DEPENDENCIES.iter().enumerate() {
+            for dep in *deps {
+                let at = NAMES.iter().position(|n| n == dep);
+                assert!(
+                    at.is_some_and(|at| at < i),
+                    "{name} depends on {dep}, which must come earlier in the list"
+                );
+            }
         }
-        if let Some(s) = &self.coordinator {
-            out.push(Arc::clone(s) as Arc<dyn Watched>);
-        }
-        if let Some(s) = &self.pool {
-            out.push(Arc::clone(s) as Arc<dyn Watched>);
-        }
-        if let Some(s) = &self.treasurer {
-            out.push(Arc::clone(s) as Arc<dyn Watched>);
-        }
-        if let Some(s) = &self.huggingface {
-            out.push(Arc::clone(s) as Arc<dyn Watched>);
-        }
-        out
+        assert_eq!(
+            NAMES,
+            ["solana", "coordinator", "pool", "treasurer", "huggingface"]
+        );
+        assert_eq!(dependencies("huggingface"), ["coordinator"]);
+        assert!(dependencies("nope").is_empty());
     }
 }

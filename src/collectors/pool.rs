@@ -30,16 +30,20 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use prometheus_client::encoding::DescriptorEncoder;
 use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
 use solana_pubkey::Pubkey;
 
+use crate::collectors::coordinator::ProgramId;
+use crate::collectors::spec::{Built, Context, Spec};
 use crate::collectors::token;
 use crate::error::CollectError;
 use crate::exposition::gauge;
+use crate::flags::{RpcUrlParser, check_timing, max_age, parse_duration};
 use crate::poller::{Collector, Stats, lock};
-use crate::rpc::Rpc;
+use crate::rpc::{Rpc, RpcUrl};
 
 /// The mainnet mining-pool deployment (the declared id in the sources is another).
 pub const PROGRAM_MAINNET: &str = "PsyMP8fXEEMo2C6C84s8eXuRUrvzQnZyquyjipDRohf";
@@ -256,6 +260,76 @@ pub fn decode_lender(data: &[u8]) -> Result<Lender, DecodeError> {
         deposited_collateral_amount: r.u64(9)?,
         claimed_redeemable_amount: r.u64(17)?,
     })
+}
+
+/// Mining pool collector flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "collector.pool")]
+pub struct Args {
+    /// Disable the mining-pool collector.
+    #[arg(
+        id = "no-collector.pool",
+        long = "no-collector.pool",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_POOL"
+    )]
+    pub disabled: bool,
+    /// Solana RPC URL of the cluster the mining pool program runs on.
+    #[arg(id = "pool.rpc-url", long = "pool.rpc-url", env = "PSYCHE_EXPORTER_POOL_RPC_URL", default_value = "https://api.mainnet-beta.solana.com", hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_url: RpcUrl,
+    /// Mining-pool program (default: the mainnet deployment).
+    #[arg(id = "pool.program-id", long = "pool.program-id", env = "PSYCHE_EXPORTER_POOL_PROGRAM_ID", default_value = PROGRAM_MAINNET)]
+    pub program_id: ProgramId,
+    /// Index of a pool to watch (repeatable; the Pool PDA seed). The website shows pool 0.
+    #[arg(id = "pool.index", long = "pool.index", env = "PSYCHE_EXPORTER_POOL_INDEX", value_delimiter = ',', default_values_t = [0u64])]
+    pub indices: Vec<u64>,
+    /// How often to read the pools, their vaults and the lender count.
+    #[arg(id = "pool.interval", long = "pool.interval", env = "PSYCHE_EXPORTER_POOL_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one poll (must be shorter than the interval).
+    #[arg(id = "pool.timeout", long = "pool.timeout", env = "PSYCHE_EXPORTER_POOL_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving the last good pools when polls fail [default: 3 × interval].
+    #[arg(id = "pool.max-age", long = "pool.max-age", env = "PSYCHE_EXPORTER_POOL_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+}
+
+impl Spec for MiningPool {
+    type Args = Args;
+    const HEADING: &'static str = "Mining pool (collector \"pool\")";
+
+    fn enabled(args: &Args) -> bool {
+        !args.disabled
+    }
+
+    fn validate(args: &Args, _ctx: &Context) -> Result<(), String> {
+        check_timing("pool", args.interval, args.timeout)?;
+        if args.indices.is_empty() {
+            return Err("--pool.index: name at least one pool index".into());
+        }
+        Ok(())
+    }
+
+    fn rpc_urls(args: &Args, _ctx: &Context) -> Vec<RpcUrl> {
+        vec![args.rpc_url.clone()]
+    }
+
+    fn build(args: &Args, _ctx: &Context, stats: Arc<Stats>) -> Result<Built<Self>, CollectError> {
+        let rpc = Rpc::new(
+            crate::rpc::http_client(args.timeout)?,
+            args.rpc_url.clone(),
+            Arc::clone(&stats),
+        );
+        let settings = Settings {
+            program: args.program_id.0,
+            indices: args.indices.clone(),
+        };
+        Ok(Built {
+            collector: MiningPool::new(rpc, settings, stats),
+            interval: args.interval,
+            deadline: args.timeout,
+            max_age: max_age(args.max_age, args.interval),
+        })
+    }
 }
 
 /// Settings of the pool collector.

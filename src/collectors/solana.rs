@@ -39,10 +39,77 @@ use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client_api::client_error::ErrorKind as ClientErrorKind;
 use solana_rpc_client_api::request::{RpcError, RpcResponseErrorData};
 
+use crate::collectors::spec::{Built, Context, Spec};
 use crate::error::CollectError;
 use crate::exposition::gauge;
-use crate::poller::{Collector, Stats, lock};
+use crate::flags::{RpcUrlParser, check_timing, max_age, parse_duration};
+use crate::poller::{Collector, Retained, Stamp, Stats, lock};
 use crate::rpc::{NODE_UNHEALTHY, Rpc, RpcUrl, classify};
+
+/// Solana RPC health collector flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "collector.solana")]
+pub struct Args {
+    /// Disable the Solana RPC health collector.
+    #[arg(
+        id = "no-collector.solana",
+        long = "no-collector.solana",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_SOLANA"
+    )]
+    pub disabled: bool,
+    /// Extra RPC endpoint to watch (repeatable; the environment variable takes a
+    /// comma-separated list). The RPC URLs of the other enabled collectors are
+    /// always watched. Only scheme://host[:port] is ever shown.
+    #[arg(id = "solana.rpc-url", long = "solana.rpc-url", env = "PSYCHE_EXPORTER_SOLANA_RPC_URL", value_delimiter = ',', hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_urls: Vec<RpcUrl>,
+    /// How often to poll the endpoints.
+    #[arg(id = "solana.interval", long = "solana.interval", env = "PSYCHE_EXPORTER_SOLANA_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one endpoint's probe (must be shorter than the interval).
+    #[arg(id = "solana.timeout", long = "solana.timeout", env = "PSYCHE_EXPORTER_SOLANA_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving an endpoint's last readings while it does not
+    /// answer [default: 3 × interval].
+    #[arg(id = "solana.max-age", long = "solana.max-age", env = "PSYCHE_EXPORTER_SOLANA_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+}
+
+impl Spec for SolanaRpc {
+    type Args = Args;
+    const HEADING: &'static str = "Solana RPC health (collector \"solana\")";
+
+    fn enabled(args: &Args) -> bool {
+        !args.disabled
+    }
+
+    fn validate(args: &Args, _ctx: &Context) -> Result<(), String> {
+        check_timing("solana", args.interval, args.timeout)
+    }
+
+    /// Its own `--solana.rpc-url`s; [`Spec::build`] adds every other
+    /// collector's.
+    fn rpc_urls(args: &Args, _ctx: &Context) -> Vec<RpcUrl> {
+        args.rpc_urls.clone()
+    }
+
+    fn build(args: &Args, ctx: &Context, stats: Arc<Stats>) -> Result<Built<Self>, CollectError> {
+        let max_age = max_age(args.max_age, args.interval);
+        Ok(Built {
+            collector: SolanaRpc::new(
+                ctx.watched_rpc_urls(),
+                crate::rpc::http_client(args.timeout)?,
+                stats,
+                args.timeout,
+                max_age,
+            ),
+            interval: args.interval,
+            // Each endpoint is cut at `timeout`; the margin lets the
+            // collector publish the endpoints that did answer.
+            deadline: args.timeout + (args.interval - args.timeout) / 2,
+            max_age,
+        })
+    }
+}
 
 /// Genesis hashes of the public clusters.
 const CLUSTERS: [(&str, &str); 3] = [
@@ -120,15 +187,15 @@ pub struct Readings {
 pub struct SolanaRpc {
     endpoints: Vec<Probe>,
     deadline: Duration,
-    max_age: Duration,
     stats: Arc<Stats>,
+    /// Each endpoint's last good readings, by endpoint.
+    last_good: Mutex<Retained<String, Readings>>,
 }
 
 #[derive(Debug)]
 struct Probe {
     rpc: Rpc,
     genesis_hash: Mutex<Option<String>>,
-    last_good: Mutex<Option<(Readings, Instant)>>,
     was_up: Mutex<Option<bool>>,
 }
 
@@ -172,15 +239,14 @@ impl SolanaRpc {
             .map(|url| Probe {
                 rpc: Rpc::new(http.clone(), url.clone(), Arc::clone(&stats)),
                 genesis_hash: Mutex::new(None),
-                last_good: Mutex::new(None),
                 was_up: Mutex::new(None),
             })
             .collect();
         SolanaRpc {
             endpoints,
             deadline,
-            max_age,
             stats,
+            last_good: Mutex::new(Retained::new(max_age)),
         }
     }
 
@@ -232,10 +298,9 @@ impl SolanaRpc {
     /// The endpoint did not answer: report it down, with its last good
     /// readings while they are younger than max age.
     fn unanswered(&self, probe: &Probe, error: String) -> Answer {
-        let kept = lock(&probe.last_good)
-            .as_ref()
-            .filter(|(_, at)| at.elapsed() <= self.max_age)
-            .map(|(r, _)| r.clone());
+        let kept = lock(&self.last_good)
+            .fresh(&probe.rpc.url.endpoint().to_owned(), Instant::now())
+            .map(|k| k.value.clone());
         Answer {
             up: false,
             latency: None,
@@ -338,7 +403,11 @@ impl SolanaRpc {
             Ok(v) => readings.version = Some(v.solana_core),
             Err(e) => note("getVersion", e),
         }
-        *lock(&probe.last_good) = Some((readings.clone(), Instant::now()));
+        lock(&self.last_good).put(
+            probe.rpc.url.endpoint().to_owned(),
+            readings.clone(),
+            Stamp::now(),
+        );
         Answer {
             up,
             latency: Some(latency),

@@ -35,17 +35,20 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use prometheus_client::encoding::DescriptorEncoder;
 use solana_pubkey::Pubkey;
 
-use crate::collectors::coordinator::{Coordinator, account as coordinator_account};
+use crate::collectors::coordinator::{Coordinator, ProgramId, account as coordinator_account};
 use crate::collectors::pool::{Bytes, DecodeError, fetch_accounts, learn_decimals, vault_amount};
+use crate::collectors::spec::{Built, Context, Spec};
 use crate::collectors::token;
 use crate::error::CollectError;
 use crate::exposition::gauge;
+use crate::flags::{RpcUrlParser, check_timing, max_age, parse_duration};
 use crate::poller::{Collector, Slot, Stats};
-use crate::rpc::Rpc;
+use crate::rpc::{Rpc, RpcUrl};
 
 /// The treasurer deployment.
 pub const PROGRAM: &str = "EnU7DRx5az5YWxaxgqEGbXSYtudcfnjXewyBRRZCjJPw";
@@ -188,6 +191,88 @@ impl Treasury {
 pub struct TreasurerSnapshot {
     /// Linked treasuries, sorted by program then run id.
     pub runs: Vec<Treasury>,
+}
+
+/// Treasurer collector flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "collector.treasurer")]
+pub struct Args {
+    /// Disable the treasurer collector.
+    #[arg(
+        id = "no-collector.treasurer",
+        long = "no-collector.treasurer",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_TREASURER"
+    )]
+    pub disabled: bool,
+    /// Solana RPC URL of the treasurer program [default: --coordinator.rpc-url].
+    #[arg(id = "treasurer.rpc-url", long = "treasurer.rpc-url", env = "PSYCHE_EXPORTER_TREASURER_RPC_URL", hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_url: Option<RpcUrl>,
+    /// Treasurer program.
+    #[arg(id = "treasurer.program-id", long = "treasurer.program-id", env = "PSYCHE_EXPORTER_TREASURER_PROGRAM_ID", default_value = PROGRAM)]
+    pub program_id: ProgramId,
+    /// How often to read the treasuries (earned points come from the coordinator
+    /// collector's latest reading).
+    #[arg(id = "treasurer.interval", long = "treasurer.interval", env = "PSYCHE_EXPORTER_TREASURER_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one poll (must be shorter than the interval).
+    #[arg(id = "treasurer.timeout", long = "treasurer.timeout", env = "PSYCHE_EXPORTER_TREASURER_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to keep serving the last good treasuries when polls fail
+    /// [default: 3 × interval].
+    #[arg(id = "treasurer.max-age", long = "treasurer.max-age", env = "PSYCHE_EXPORTER_TREASURER_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+}
+
+impl Args {
+    /// The RPC URL it reads: `--treasurer.rpc-url`, else the coordinator's.
+    fn rpc_url<'a>(&'a self, ctx: &'a Context) -> Option<&'a RpcUrl> {
+        self.rpc_url
+            .as_ref()
+            .or_else(|| Some(&ctx.args::<Coordinator>()?.rpc_url))
+    }
+}
+
+impl Spec for Treasurer {
+    type Args = Args;
+    const HEADING: &'static str = "Treasurer (collector \"treasurer\")";
+    /// Earned points and rates come from the runs.
+    const DEPENDS_ON: &'static [&'static str] = &[Coordinator::NAME];
+
+    fn enabled(args: &Args) -> bool {
+        !args.disabled
+    }
+
+    fn validate(args: &Args, _ctx: &Context) -> Result<(), String> {
+        check_timing("treasurer", args.interval, args.timeout)
+    }
+
+    fn rpc_urls(args: &Args, ctx: &Context) -> Vec<RpcUrl> {
+        args.rpc_url(ctx).cloned().into_iter().collect()
+    }
+
+    fn build(args: &Args, ctx: &Context, stats: Arc<Stats>) -> Result<Built<Self>, CollectError> {
+        // The list records every collector's flags, so the fallback is there.
+        let url = args
+            .rpc_url(ctx)
+            .cloned()
+            .ok_or_else(|| CollectError::Missing {
+                what: "--treasurer.rpc-url (and no --coordinator.rpc-url to default to)".into(),
+            })?;
+        let rpc = Rpc::new(
+            crate::rpc::http_client(args.timeout)?,
+            url,
+            Arc::clone(&stats),
+        );
+        let settings = Settings {
+            program: args.program_id.0,
+        };
+        Ok(Built {
+            collector: Treasurer::new(rpc, settings, stats, ctx.slot::<Coordinator>()),
+            interval: args.interval,
+            deadline: args.timeout,
+            max_age: max_age(args.max_age, args.interval),
+        })
+    }
 }
 
 /// Settings of the treasurer collector.

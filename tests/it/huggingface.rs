@@ -731,3 +731,40 @@ async fn binary_sends_hf_token_and_never_logs_it() {
     assert!(!all.contains(TOKEN), "a log line shows the token:\n{all}");
     assert!(all.contains("level=debug"));
 }
+
+/// The Hub collector depends on the coordinator: in server mode its first poll
+/// waits for the coordinator's first poll, so the repos the runs name (of other
+/// authors) are there from the first Hub snapshot, not one Hub interval later.
+#[tokio::test]
+async fn the_first_hub_poll_already_sees_the_runs() {
+    let hub = FakeHub::start().await;
+    populate(&hub);
+    let rpc = FakeRpc::start().await;
+    fixtures::serve_all(&rpc);
+    // One Hub poll in the test's lifetime.
+    let args = [
+        "--no-collector.solana".to_owned(),
+        "--no-collector.pool".to_owned(),
+        "--no-collector.treasurer".to_owned(),
+        "--hf.interval=1h".to_owned(),
+        "--hf.timeout=20s".to_owned(),
+        format!("--hf.endpoint={}", hub.endpoint),
+        format!("--coordinator.rpc-url={}", rpc.endpoint),
+    ];
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let exp = Exporter::start(&refs).await;
+    let text = exp
+        .metrics_until("the first Hub poll", WAIT, |t| value(t, UP).is_some())
+        .await;
+    assert_eq!(
+        hub.count(&format!("/api/models/{FINISHED}")),
+        1,
+        "the first poll asked for the repo a run names"
+    );
+    assert_eq!(
+        value(&text, &repo("psyche_hf_model_commits", FINISHED)),
+        Some(2.0),
+        "{}",
+        hf_lines(&text)
+    );
+}

@@ -51,10 +51,12 @@ use solana_account_decoder_client_types::{
 };
 use solana_pubkey::Pubkey;
 
+use crate::collectors::spec::{Built, Context, Spec};
 use crate::error::CollectError;
 use crate::exposition::gauge;
-use crate::poller::{Collector, Stats, lock};
-use crate::rpc::{MAX_ACCOUNTS_PER_CALL, Rpc};
+use crate::flags::{RpcUrlParser, check_timing, max_age, parse_anchored_regex, parse_duration};
+use crate::poller::{Collector, Retained, Stamp, Stats, lock};
+use crate::rpc::{MAX_ACCOUNTS_PER_CALL, Rpc, RpcUrl};
 
 use account::{AccountData, Layout, Run, RunDetail, RunState, Window};
 
@@ -62,6 +64,85 @@ use account::{AccountData, Layout, Run, RunDetail, RunState, Window};
 pub const PROGRAM_V1: &str = "4SHugWqSXwKE5fqDchkJcPEqnoZE22VYKtSTVm7axbT7";
 /// The previous deployment, whose accounts use the legacy v0 layout.
 pub const PROGRAM_LEGACY: &str = "HR8RN2TP9E9zsi2kjhvPbirJWA1R6L6ruf4xNNGpjU5Y";
+
+/// Coordinator (training runs) collector flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "collector.coordinator")]
+pub struct Args {
+    /// Disable the training-runs collector.
+    #[arg(
+        id = "no-collector.coordinator",
+        long = "no-collector.coordinator",
+        env = "PSYCHE_EXPORTER_NO_COLLECTOR_COORDINATOR"
+    )]
+    pub disabled: bool,
+    /// Solana RPC URL of the cluster the coordinator program runs on.
+    #[arg(id = "coordinator.rpc-url", long = "coordinator.rpc-url", env = "PSYCHE_EXPORTER_COORDINATOR_RPC_URL", default_value = "https://api.devnet.solana.com", hide_env_values = true, value_parser = RpcUrlParser)]
+    pub rpc_url: RpcUrl,
+    /// Coordinator program to watch (repeatable). Default: the current deployment and
+    /// the previous one (legacy v0 accounts).
+    #[arg(id = "coordinator.program-id", long = "coordinator.program-id", env = "PSYCHE_EXPORTER_COORDINATOR_PROGRAM_ID", value_delimiter = ',', default_values_t = [ProgramId::from_str(PROGRAM_V1).unwrap_or_else(|_| unreachable!()), ProgramId::from_str(PROGRAM_LEGACY).unwrap_or_else(|_| unreachable!())])]
+    pub program_ids: Vec<ProgramId>,
+    /// Export only runs whose id fully matches one of these regular expressions
+    /// (repeatable). Default: every run.
+    #[arg(id = "coordinator.run-id", long = "coordinator.run-id", env = "PSYCHE_EXPORTER_COORDINATOR_RUN_ID", value_delimiter = ',', value_parser = parse_anchored_regex)]
+    pub run_ids: Vec<regex::Regex>,
+    /// How often to read every run's state.
+    #[arg(id = "coordinator.interval", long = "coordinator.interval", env = "PSYCHE_EXPORTER_COORDINATOR_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Deadline for one poll (must be shorter than the interval).
+    #[arg(id = "coordinator.timeout", long = "coordinator.timeout", env = "PSYCHE_EXPORTER_COORDINATOR_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How often to read the client lists (clients by health, pending joiners, reward
+    /// points); a slower tier, since they are the bulk of an account.
+    #[arg(id = "coordinator.detail-interval", long = "coordinator.detail-interval", env = "PSYCHE_EXPORTER_COORDINATOR_DETAIL_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub detail_interval: Duration,
+    /// How long to keep serving the last good runs when polls fail [default: 3 × interval].
+    #[arg(id = "coordinator.max-age", long = "coordinator.max-age", env = "PSYCHE_EXPORTER_COORDINATOR_MAX_AGE", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+}
+
+impl Spec for Coordinator {
+    type Args = Args;
+    const HEADING: &'static str = "Training runs (collector \"coordinator\")";
+
+    fn enabled(args: &Args) -> bool {
+        !args.disabled
+    }
+
+    fn validate(args: &Args, _ctx: &Context) -> Result<(), String> {
+        check_timing("coordinator", args.interval, args.timeout)?;
+        if args.program_ids.is_empty() {
+            return Err("--coordinator.program-id: name at least one program".into());
+        }
+        Ok(())
+    }
+
+    fn rpc_urls(args: &Args, _ctx: &Context) -> Vec<RpcUrl> {
+        vec![args.rpc_url.clone()]
+    }
+
+    fn build(args: &Args, _ctx: &Context, stats: Arc<Stats>) -> Result<Built<Self>, CollectError> {
+        let max_age = max_age(args.max_age, args.interval);
+        let rpc = Rpc::new(
+            crate::rpc::http_client(args.timeout)?,
+            args.rpc_url.clone(),
+            Arc::clone(&stats),
+        );
+        let settings = Settings {
+            programs: args.program_ids.clone(),
+            run_ids: args.run_ids.clone(),
+            detail_interval: args.detail_interval,
+            max_age,
+        };
+        Ok(Built {
+            collector: Coordinator::new(rpc, settings, stats),
+            interval: args.interval,
+            deadline: args.timeout,
+            max_age,
+        })
+    }
+}
 
 /// A coordinator program to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,12 +217,13 @@ impl fmt::Debug for Coordinator {
 }
 
 /// What the collector remembers between polls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Memory {
-    /// Last good state per coordinator account, for per-run last-good.
-    runs: HashMap<Pubkey, (Arc<RunEntry>, Instant)>,
-    /// Last detail per coordinator account.
-    detail: HashMap<Pubkey, (RunDetail, SystemTime, Instant)>,
+    /// Last good state per coordinator account, kept until max age when the
+    /// account stops decoding.
+    runs: Retained<Pubkey, Arc<RunEntry>>,
+    /// Last detail per coordinator account, kept for three detail intervals.
+    detail: Retained<Pubkey, RunDetail>,
     /// When the detail tier last ran.
     detail_polled: Option<Instant>,
 }
@@ -159,9 +241,13 @@ impl Coordinator {
     pub fn new(rpc: Rpc, settings: Settings, stats: Arc<Stats>) -> Self {
         Coordinator {
             rpc,
+            memory: Mutex::new(Memory {
+                runs: Retained::new(settings.max_age),
+                detail: Retained::new(settings.detail_interval * 3),
+                detail_polled: None,
+            }),
             settings,
             stats,
-            memory: Mutex::new(Memory::default()),
         }
     }
 
@@ -500,27 +586,28 @@ impl Collector for Coordinator {
         }
 
         let mut memory = lock(&self.memory);
-        let wall = SystemTime::now();
+        let read = Stamp {
+            instant: now,
+            wall: SystemTime::now(),
+        };
         if detail_due {
             memory.detail_polled = Some(now);
             for (account, detail) in details {
-                memory.detail.insert(account, (detail, wall, now));
+                memory.detail.put(account, detail, read);
             }
         }
-        let detail_max_age = self.settings.detail_interval * 3;
         let mut runs = Vec::new();
         let mut live = std::collections::HashSet::new();
         for (target, mut run) in decoded {
             live.insert(target.account);
             // A run whose lists are all empty decodes its (empty) detail from the
             // state windows alone; otherwise attach the detail tier's reading.
-            let mut detail_at = run.detail.as_ref().map(|_| wall);
+            let mut detail_at = run.detail.as_ref().map(|_| read.wall);
             if run.detail.is_none()
-                && let Some((detail, at, instant)) = memory.detail.get(&target.account)
-                && now.saturating_duration_since(*instant) <= detail_max_age
+                && let Some(kept) = memory.detail.fresh(&target.account, now)
             {
-                run.detail = Some(detail.clone());
-                detail_at = Some(*at);
+                run.detail = Some(kept.value.clone());
+                detail_at = Some(kept.read.wall);
             }
             let entry = Arc::new(RunEntry {
                 program: target.program.to_string(),
@@ -530,24 +617,20 @@ impl Collector for Coordinator {
                 detail_at,
                 stale: false,
             });
-            memory
-                .runs
-                .insert(target.account, (Arc::clone(&entry), now));
+            memory.runs.put(target.account, Arc::clone(&entry), read);
             runs.push(entry);
         }
         for target in failed {
-            if let Some((entry, at)) = memory.runs.get(&target.account)
-                && now.saturating_duration_since(*at) <= self.settings.max_age
-            {
-                let mut entry = RunEntry::clone(entry);
+            if let Some(kept) = memory.runs.fresh(&target.account, now) {
+                let mut entry = RunEntry::clone(&kept.value);
                 entry.stale = true;
                 runs.push(Arc::new(entry));
                 live.insert(target.account);
             }
         }
         // Forget runs that are gone, so memory stays bounded by what exists.
-        memory.runs.retain(|k, _| live.contains(k));
-        memory.detail.retain(|k, _| live.contains(k));
+        memory.runs.retain(|k| live.contains(k));
+        memory.detail.retain(|k| live.contains(k));
         runs.sort_by(|a, b| (&a.program, &a.run.run_id).cmp(&(&b.program, &b.run.run_id)));
         Ok(CoordinatorSnapshot { runs })
     }

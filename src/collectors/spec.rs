@@ -1,0 +1,151 @@
+//! What a collector says about itself, so that one declarative list
+//! (`collectors!` in [`crate::collectors`]) can derive the CLI flags, the wiring,
+//! the watched RPC URLs and the start order from it.
+//!
+//! A collector file implements [`Spec`] next to its [`Collector`]: its flags
+//! (an `Args` struct flattened into the CLI under [`Spec::HEADING`]), whether
+//! the flags enable it, their cross-checks, the RPC URLs it reads, how to build
+//! it, and which collectors' snapshots it reads ([`Spec::DEPENDS_ON`]). Other
+//! collectors' flags and slots reach it through the [`Context`], typed, without
+//! naming the list (which would be a module cycle).
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::CollectError;
+use crate::poller::{Collector, Slot, Stats, Watched};
+use crate::rpc::RpcUrl;
+
+/// A collector that describes itself to the wiring.
+pub trait Spec: Collector + Sized {
+    /// Its flags, flattened into the CLI.
+    type Args: clap::Args + clap::FromArgMatches + Clone + fmt::Debug + Send + Sync + 'static;
+    /// The `--help` heading of its flags.
+    const HEADING: &'static str;
+    /// Collectors whose snapshots it reads ([`Collector::NAME`]s). They come
+    /// earlier in the list; when they run too, this one's first poll waits for
+    /// their first poll to finish (successful or not).
+    const DEPENDS_ON: &'static [&'static str] = &[];
+
+    /// Whether the flags switch it on.
+    fn enabled(args: &Self::Args) -> bool;
+    /// Checks clap cannot express, run only when it is enabled; the message
+    /// names the flags involved.
+    fn validate(_args: &Self::Args, _ctx: &Context) -> Result<(), String> {
+        Ok(())
+    }
+    /// The Solana RPC URLs it reads, which the health collector also watches.
+    fn rpc_urls(_args: &Self::Args, _ctx: &Context) -> Vec<RpcUrl> {
+        Vec::new()
+    }
+    /// Build it; `stats` are the counters its slot and health families share.
+    fn build(
+        args: &Self::Args,
+        ctx: &Context,
+        stats: Arc<Stats>,
+    ) -> Result<Built<Self>, CollectError>;
+}
+
+/// Families computed at scrape time from the slots of several collectors (a
+/// join of two snapshots); it polls nothing itself.
+pub trait Join: prometheus_client::collector::Collector + Sized {
+    /// The join over the started slots it reads, if they are all started.
+    fn start(ctx: &Context) -> Option<Self>;
+}
+
+/// A built collector and how its poller runs it.
+#[derive(Debug)]
+pub struct Built<C> {
+    /// The collector.
+    pub collector: C,
+    /// How often it polls.
+    pub interval: Duration,
+    /// The deadline of one poll (shorter than `interval`).
+    pub deadline: Duration,
+    /// How long its last good snapshot is served.
+    pub max_age: Duration,
+}
+
+/// Every collector's flags and the slots started so far, typed by collector.
+#[derive(Default)]
+pub struct Context {
+    args: HashMap<&'static str, Box<dyn Any + Send + Sync>>,
+    enabled: Vec<&'static str>,
+    started: Vec<&'static str>,
+    slots: HashMap<&'static str, Arc<dyn Any + Send + Sync>>,
+    watched: HashMap<&'static str, Arc<dyn Watched>>,
+    rpc_urls: Vec<RpcUrl>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("enabled", &self.enabled)
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// Record `C`'s flags (the list does this for every collector, in order).
+    pub fn add<C: Spec>(&mut self, args: &C::Args) {
+        if C::enabled(args) {
+            self.enabled.push(C::NAME);
+            self.started.push(C::NAME);
+        }
+        self.args.insert(C::NAME, Box::new(args.clone()));
+    }
+
+    /// `C`'s flags.
+    pub fn args<C: Spec>(&self) -> Option<&C::Args> {
+        self.args.get(C::NAME)?.downcast_ref()
+    }
+
+    /// Whether the flags enable the collector `name`.
+    pub fn enabled(&self, name: &str) -> bool {
+        self.enabled.contains(&name)
+    }
+
+    /// Whether the collector `name` is started in this launch (enabled, and
+    /// not left out by [`Context::only`]).
+    pub fn started(&self, name: &str) -> bool {
+        self.started.contains(&name)
+    }
+
+    /// Start only these of the enabled collectors (a one-shot command polls
+    /// what its answer reads).
+    pub fn only(&mut self, names: &[&str]) {
+        self.started.retain(|n| names.contains(n));
+    }
+
+    /// The RPC URLs the health collector watches: every enabled collector's.
+    pub fn watched_rpc_urls(&self) -> &[RpcUrl] {
+        &self.rpc_urls
+    }
+
+    /// Set what [`Context::watched_rpc_urls`] returns.
+    pub fn set_watched_rpc_urls(&mut self, urls: Vec<RpcUrl>) {
+        self.rpc_urls = urls;
+    }
+
+    /// `C`'s slot, once it is started.
+    pub fn slot<C: Spec>(&self) -> Option<Arc<Slot<C>>> {
+        Arc::clone(self.slots.get(C::NAME)?).downcast().ok()
+    }
+
+    /// The started collector `name`, type-erased.
+    pub fn watched(&self, name: &str) -> Option<Arc<dyn Watched>> {
+        self.watched.get(name).cloned()
+    }
+
+    /// Record `C`'s started slot.
+    pub fn insert_slot<C: Spec>(&mut self, slot: &Arc<Slot<C>>) {
+        self.slots
+            .insert(C::NAME, Arc::clone(slot) as Arc<dyn Any + Send + Sync>);
+        self.watched
+            .insert(C::NAME, Arc::clone(slot) as Arc<dyn Watched>);
+    }
+}
