@@ -29,6 +29,7 @@ use psyche_exporter::collectors::coordinator::{
 };
 use psyche_exporter::exposition::Format;
 use psyche_exporter::health::Health;
+use psyche_exporter::http::metrics::scrape;
 use psyche_exporter::poller::{Collector, Slot, Stats, Watched, poll_once, render};
 use psyche_exporter::rpc::{Rpc, http_client};
 use solana_account_decoder_client_types::UiAccountEncoding;
@@ -156,15 +157,14 @@ async fn main() {
     let mut times: Vec<Duration> = (0..if benching { 2000 } else { 20 })
         .map(|_| {
             let t = Instant::now();
-            let body = Format::Text.scrape(&watched, &registry).unwrap();
+            let body = scrape(Format::Text, &watched, &registry).unwrap();
             std::hint::black_box(body.len());
             t.elapsed()
         })
         .collect();
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];
-    let body_len: usize = Format::Text
-        .scrape(&watched, &registry)
+    let body_len: usize = scrape(Format::Text, &watched, &registry)
         .unwrap()
         .iter()
         .map(|c| c.len())

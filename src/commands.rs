@@ -41,7 +41,7 @@ pub async fn run(cli: Cli, command: Command) -> ExitCode {
     };
     poll_all(polls).await;
     let inputs = Inputs::read(&collectors, view);
-    let now = views::now();
+    let now = clock_now();
     let output = command.output();
     let (text, mut failed) = match &command {
         Command::Runs(_) => emit(&views::runs(&inputs, now), output),
@@ -135,4 +135,16 @@ async fn show_progress(pending: Arc<Mutex<BTreeSet<&'static str>>>) {
         let _ = std::io::stderr().flush();
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Overrides the clock the commands compute ages with (Unix seconds), for
+/// reproducible output. Only the one-shot commands read it; the server does not.
+pub const NOW_ENV: &str = "PSYCHE_EXPORTER_NOW";
+
+/// Unix seconds now, or [`NOW_ENV`] when set.
+fn clock_now() -> i64 {
+    std::env::var(NOW_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(views::unix_now)
 }

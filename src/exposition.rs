@@ -83,32 +83,6 @@ impl Format {
         }
     }
 
-    /// A whole `/metrics` body, as chunks: the pre-rendered families of every
-    /// collector (shared, not copied), then what `registry` encodes now (the
-    /// exporter's own families), then the OpenMetrics `# EOF`.
-    pub fn scrape(
-        self,
-        watched: &[std::sync::Arc<dyn crate::poller::Watched>],
-        registry: &Registry,
-    ) -> Result<Vec<Bytes>, fmt::Error> {
-        let mut chunks: Vec<Bytes> = Vec::new();
-        for body in watched.iter().filter_map(|w| w.body(self)) {
-            chunks.extend(body.iter().cloned());
-        }
-        let mut live = String::with_capacity(16 * 1024);
-        match self {
-            Format::OpenMetrics => {
-                prometheus_client::encoding::text::encode_registry(&mut live, registry)?;
-                prometheus_client::encoding::text::encode_eof(&mut live)?;
-            }
-            Format::Text => {
-                prometheus_client::encoding::prometheus_text::encode(&mut live, registry)?
-            }
-        }
-        chunks.push(live.into());
-        Ok(chunks)
-    }
-
     /// Encode `registry` in this format.
     pub fn encode(self, registry: &Registry) -> Result<String, fmt::Error> {
         let mut out = String::with_capacity(16 * 1024);

@@ -16,10 +16,10 @@
 //! - [`rpc`]: the Solana JSON-RPC transport shared by Solana-side collectors.
 //! - [`health`]: the one encoder of `psyche_exporter_*` for every collector.
 //! - [`exposition`]: family helpers and OpenMetrics/0.0.4 negotiation.
-//! - [`server`]: HTTP endpoints; [`logging`]: logfmt/JSON logs.
+//! - [`http`]: HTTP endpoints; [`logging`]: logfmt/JSON logs.
 //! - [`views`]: the answers (runs, run, checkpoints, pool, network, contribute) as JSON
 //!   and text, from the same snapshots; [`commands`] prints them once from the CLI,
-//!   [`server`] serves them under `/api/v1/` and on the landing page.
+//!   [`http`] serves them under `/api/v1/` and on the landing page.
 //! - [`error`]: the error type and its fixed `kind` label values.
 //! - [`memory`]: one malloc arena, and freed pages handed back to the OS after each poll.
 
@@ -35,11 +35,11 @@ pub mod exposition;
 mod fixtures;
 pub mod flags;
 pub mod health;
+pub mod http;
 pub mod logging;
 pub mod memory;
 pub mod poller;
 pub mod rpc;
-pub mod server;
 pub mod views;
 
 use std::future::Future;
@@ -77,7 +77,7 @@ pub async fn run(
     let collectors = collectors::Collectors::start(&cli.collectors, &mut tasks, &mut registry)?;
     let watched = collectors.watched();
     registry.register_collector(Box::new(health::Health::new(watched.clone())));
-    let state = Arc::new(server::AppState {
+    let state = Arc::new(http::AppState {
         registry,
         watched,
         telemetry_path: cli.web.telemetry_path.clone(),
@@ -89,7 +89,7 @@ pub async fn run(
         revision = health::REVISION,
         "serving"
     );
-    let serve = axum::serve(listener, server::router(state)).with_graceful_shutdown(shutdown);
+    let serve = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown);
     let result = tokio::select! {
         served = serve => served.map_err(RunError::from),
         Some(ended) = tasks.join_next() => Err(RunError::Poller(match ended {

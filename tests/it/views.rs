@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -284,7 +284,8 @@ async fn no_progress_when_piped() {
 // ---------------------------------------------------------------------------------
 // The server: same JSON, and the landing page in a real browser.
 
-/// The binary serving on port 0 with the clock pinned; killed when dropped.
+/// The binary serving on port 0; killed when dropped. `PSYCHE_EXPORTER_NOW` is set as
+/// for the CLI, and the server must ignore it: its answers use the system clock.
 struct Served {
     child: std::process::Child,
     base: String,
@@ -346,18 +347,62 @@ async fn serve(up: &Upstreams) -> Served {
     }
 }
 
-/// GET `path` until its body, masked, equals `expected`, or fail after 15 s.
-async fn body_until(up: &Upstreams, url: &str, expected: &str) -> (u16, String) {
+/// GET `path` until its body, masked and moved to the pinned clock ([`at_now`]), equals
+/// `expected`, or fail after 15 s. Also returns the `generated_at` the server sent.
+async fn body_until(up: &Upstreams, url: &str, expected: &str) -> (u16, String, Option<i64>) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let resp = reqwest::get(url).await.unwrap();
         let status = resp.status().as_u16();
-        let body = up.mask(&resp.text().await.unwrap());
+        let (body, generated_at) = at_now(&up.mask(&resp.text().await.unwrap()));
         if body == expected || Instant::now() > deadline {
-            return (status, body);
+            return (status, body, generated_at);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A served answer as the CLI prints it at [`NOW`]. The server computes against its
+/// real clock, so with d = `generated_at` − NOW: `generated_at` becomes NOW and every
+/// `*_age_seconds` (now − t) loses d. The one other field that reads the clock,
+/// `phase.overdue` (now > `deadline_timestamp`), must first agree with the served
+/// `generated_at`, and is then recomputed at NOW. Every other byte is left as served.
+/// Returns the text unchanged (and no `generated_at`) when it is not an answer.
+fn at_now(body: &str) -> (String, Option<i64>) {
+    let Some(served) = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["generated_at"].as_i64())
+    else {
+        return (body.to_owned(), None);
+    };
+    let now: i64 = NOW.parse().unwrap();
+    let d = served - now;
+    let generated = regex::Regex::new(r#""generated_at": -?\d+"#).unwrap();
+    let age = regex::Regex::new(r#"("[a-z_]+_age_seconds": )(-?\d+)"#).unwrap();
+    let overdue =
+        regex::Regex::new(r#"("deadline_timestamp": (-?\d+),\n\s*"overdue": )(true|false)"#)
+            .unwrap();
+    let out = generated.replace_all(body, format!(r#""generated_at": {now}"#));
+    let out = age.replace_all(&out, |c: &regex::Captures| {
+        format!("{}{}", &c[1], c[2].parse::<i64>().unwrap() - d)
+    });
+    let mut rewritten = 0;
+    let out = overdue.replace_all(&out, |c: &regex::Captures| {
+        let deadline: i64 = c[2].parse().unwrap();
+        assert_eq!(
+            &c[3],
+            (served > deadline).to_string(),
+            "overdue disagrees with generated_at {served} and deadline {deadline}"
+        );
+        rewritten += 1;
+        format!("{}{}", &c[1], now > deadline)
+    });
+    assert_eq!(
+        out.matches(r#""overdue": true"#).count() + out.matches(r#""overdue": false"#).count(),
+        rewritten,
+        "an overdue flag not right after its deadline_timestamp:\n{body}"
+    );
+    (out.into_owned(), Some(served))
 }
 
 fn golden(name: &str) -> String {
@@ -385,9 +430,23 @@ async fn http_views_return_the_cli_json_and_the_page_renders() {
         ("/api/v1/contribute".to_owned(), "cli-contribute.json"),
     ] {
         let expected = golden(name);
-        let (status, body) = body_until(&up, &format!("{}{path}", served.base), &expected).await;
+        let (status, body, generated_at) =
+            body_until(&up, &format!("{}{path}", served.base), &expected).await;
         assert_eq!(body, expected, "{path} differs from {name}");
         assert_eq!(status, 200, "{path}");
+        // The server's clock is the system's, whatever PSYCHE_EXPORTER_NOW says.
+        let wall = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap();
+        let generated_at = generated_at.unwrap();
+        assert!(
+            (wall - 60..=wall).contains(&generated_at),
+            "{path}: generated_at {generated_at}, system clock {wall}"
+        );
     }
     let missing = reqwest::get(format!("{}/api/v1/runs/no-such-run", served.base))
         .await

@@ -1,0 +1,62 @@
+//! `/metrics` (or `--web.telemetry-path`): the scrape, assembled from every
+//! collector's pre-rendered families and the exporter's own.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use prometheus_client::registry::Registry;
+
+use super::AppState;
+use crate::exposition::Format;
+use crate::poller::Watched;
+
+/// A whole `/metrics` body in `format`, as chunks: the pre-rendered families of
+/// every collector (shared, not copied), then what `registry` encodes now (the
+/// exporter's own families), then the OpenMetrics `# EOF`.
+pub fn scrape(
+    format: Format,
+    watched: &[Arc<dyn Watched>],
+    registry: &Registry,
+) -> Result<Vec<Bytes>, fmt::Error> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    for body in watched.iter().filter_map(|w| w.body(format)) {
+        chunks.extend(body.iter().cloned());
+    }
+    let mut live = String::with_capacity(16 * 1024);
+    match format {
+        Format::OpenMetrics => {
+            prometheus_client::encoding::text::encode_registry(&mut live, registry)?;
+            prometheus_client::encoding::text::encode_eof(&mut live)?;
+        }
+        Format::Text => prometheus_client::encoding::prometheus_text::encode(&mut live, registry)?,
+    }
+    chunks.push(live.into());
+    Ok(chunks)
+}
+
+/// The `/metrics` handler: the format the `Accept` header negotiates, streamed.
+pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    match scrape(format, &state.watched, &state.registry) {
+        Ok(chunks) => {
+            let stream = futures_util::stream::iter(
+                chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+            );
+            (
+                [(header::CONTENT_TYPE, format.content_type())],
+                axum::body::Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Err(_) => {
+            // Snapshots hold only converted, encodable values, so this is a bug.
+            tracing::error!("encoding /metrics failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "encoding failed\n").into_response()
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `runs`: every run, active first.
+
+use serde::Serialize;
+
+use super::text::{Table, ago, dash, percent};
+use super::{Answer, Inputs, RunSummary, Tabular, View, find_join, joined, sorted_runs, summarize};
+
+/// `runs`: every run, active first.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunsData {
+    /// The runs.
+    pub runs: Vec<RunSummary>,
+}
+
+/// The `runs` answer.
+pub fn runs(inputs: &Inputs, now: i64) -> Answer<RunsData> {
+    let joined = joined(inputs);
+    let runs = inputs.coordinator.as_deref().map_or_else(Vec::new, |s| {
+        sorted_runs(s)
+            .into_iter()
+            .map(|e| summarize(e, find_join(&joined, e), now))
+            .collect()
+    });
+    Answer::new(View::Runs, inputs, now, RunsData { runs })
+}
+
+impl Tabular for RunsData {
+    fn table(&self, _now: i64) -> String {
+        let mut t = Table::new(&[
+            "RUN",
+            "STATE",
+            "STEP",
+            "PROGRESS",
+            "EPOCH",
+            "CLIENTS/START",
+            "CHECKPOINT",
+            "UPDATED",
+        ]);
+        for r in &self.runs {
+            t.row(vec![
+                r.run_id.clone(),
+                format!("{}{}", r.state, if r.stale { " (stale)" } else { "" }),
+                format!("{}/{}", r.step, r.total_steps),
+                percent(r.progress_ratio),
+                r.epoch.to_string(),
+                format!("{}/{}", r.clients, r.init_min_clients),
+                r.checkpoint_age_seconds.map_or_else(dash, ago),
+                r.last_update_age_seconds.map_or_else(dash, ago),
+            ]);
+        }
+        if self.runs.is_empty() {
+            return "no runs\n".to_owned();
+        }
+        t.render()
+    }
+}
