@@ -231,6 +231,7 @@ pub fn decode_pool(data: &[u8]) -> Result<Pool, DecodeError> {
 
 /// Encode a `Pool` as the program stores it (for tests and benchmarks). Metadata over
 /// capacity is cut.
+#[cfg(any(test, feature = "test-support"))]
 pub fn encode_pool(pool: &Pool) -> Vec<u8> {
     let mut d = vec![0u8; POOL_ACCOUNT_SIZE];
     d[0..8].copy_from_slice(&POOL_DISCRIMINATOR);

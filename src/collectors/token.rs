@@ -126,6 +126,7 @@ pub fn whole_tokens(raw: u64, decimals: u8) -> f64 {
 
 /// A classic token account holding `amount` of `mint` for `authority`, as the Token
 /// program lays it out (for tests and benchmarks).
+#[cfg(any(test, feature = "test-support"))]
 pub fn encode_token_account(mint: &Pubkey, authority: &Pubkey, amount: u64) -> Vec<u8> {
     let mut data = vec![0u8; TOKEN_ACCOUNT_SIZE];
     data[0..32].copy_from_slice(mint.as_ref());
@@ -136,6 +137,7 @@ pub fn encode_token_account(mint: &Pubkey, authority: &Pubkey, amount: u64) -> V
 }
 
 /// A classic mint with `decimals` (for tests and benchmarks).
+#[cfg(any(test, feature = "test-support"))]
 pub fn encode_mint(decimals: u8, supply: u64) -> Vec<u8> {
     let mut data = vec![0u8; MINT_SIZE];
     data[36..44].copy_from_slice(&supply.to_le_bytes());

@@ -118,6 +118,7 @@ pub fn decode_run(data: &[u8]) -> Result<TreasurerRun, DecodeError> {
 }
 
 /// Encode a treasurer `Run` as the program stores it (for tests).
+#[cfg(any(test, feature = "test-support"))]
 pub fn encode_run(run: &TreasurerRun) -> Vec<u8> {
     let mut d = vec![0u8; RUN_ACCOUNT_SIZE];
     d[0..8].copy_from_slice(&RUN_DISCRIMINATOR);
