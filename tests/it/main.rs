@@ -4,6 +4,7 @@
 
 mod support;
 
+mod architecture;
 mod artifacts;
 mod cli;
 mod coordinator;
