@@ -1,16 +1,23 @@
 //! The coordinator collector against a fake RPC node serving N generated runs
-//! (default 1,000; `cargo test` runs it with 50 as a smoke test): bytes and
-//! requests per poll for each tier next to fetching whole accounts, poll
-//! duration, `/metrics` encode time, and the real binary's RSS.
+//! (default 1,000; `cargo test` runs it with 50 as a smoke test), and a fake Hub
+//! holding the repo every run names: bytes and requests per poll for each tier
+//! next to fetching whole accounts, poll duration, `/metrics` encode time and
+//! scrape time with the run ↔ Hub checkpoint join included, and the real
+//! binary's RSS (coordinator and Hub collectors, so the join too).
 //!
 //! `cargo build --release && cargo bench --bench coordinator`
 //!
 //! `BENCH_POLLS=120` watches the binary's RSS over 120 polls instead of 10.
 //! `BENCH_SERVE_ONLY=1` only serves the fake node and prints its endpoint, to
 //! profile the binary against it (e.g. under heaptrack).
+//! `BENCH_BIN=<path>` measures the RSS of another build of the binary (an
+//! earlier commit's, for a before/after comparison with the same load).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/it/support/fake_hub.rs"]
+#[allow(dead_code)]
+mod fake_hub;
 #[path = "../tests/it/support/fake_rpc.rs"]
 #[allow(dead_code)]
 mod fake_rpc;
@@ -24,9 +31,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prometheus_client::registry::Registry;
+use psyche_exporter::collectors::checkpoints::Checkpoints;
 use psyche_exporter::collectors::coordinator::{
     Coordinator, PROGRAM_LEGACY, PROGRAM_V1, ProgramId, Settings,
 };
+use psyche_exporter::collectors::huggingface::{self, HuggingFace};
+use psyche_exporter::collectors::spec::Join;
 use psyche_exporter::exposition::Format;
 use psyche_exporter::health::Health;
 use psyche_exporter::http::metrics::scrape;
@@ -55,6 +65,25 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The Hub repo every generated run names (the `coord_train_37` fixture's),
+/// with a `step N` commit at the head of main: the join has four series per run.
+const REPO: &str = "PsycheFoundation/consilience-40b-7Y9v38s5";
+const HEAD: &str = "c0ffee00000000000000000000000000000000aa";
+
+async fn fake_hub() -> fake_hub::FakeHub {
+    let hub = fake_hub::FakeHub::start().await;
+    hub.put_model(fake_hub::model(REPO, HEAD, "2025-03-25T00:00:00.000Z"));
+    hub.put_commits(
+        REPO,
+        vec![fake_hub::commit(
+            HEAD,
+            "step 99",
+            "2025-03-25T00:00:00.000Z",
+        )],
+    );
+    hub
 }
 
 #[tokio::main]
@@ -142,7 +171,8 @@ async fn main() {
     drop(rendered);
 
     // What a scrape pays: the exporter's /metrics body from the published
-    // snapshot plus the live health families, as the HTTP handler builds it.
+    // snapshots (runs and Hub), the run ↔ Hub join, and the live health
+    // families, as the HTTP handler builds it.
     let slot: Arc<Slot<Coordinator>> = Slot::new(
         Arc::clone(&stats),
         Duration::from_secs(30),
@@ -151,24 +181,55 @@ async fn main() {
     poll_once(&collector, &slot, Duration::from_secs(30)).await;
     let _ = slot.body(Format::Text); // as the first scrape does; later polls pre-render
     poll_once(&collector, &slot, Duration::from_secs(30)).await;
-    let watched: Vec<Arc<dyn Watched>> = vec![slot.clone()];
+    let hub = fake_hub().await;
+    let hub_stats = Stats::new("huggingface");
+    let hf = HuggingFace::new(
+        http_client(Duration::from_secs(30)).unwrap(),
+        huggingface::Settings {
+            endpoint: hub.endpoint.parse().unwrap(),
+            authors: vec!["PsycheFoundation".into()],
+            token: None,
+            max_age: Duration::from_secs(900),
+        },
+        Arc::clone(&hub_stats),
+        Some(Arc::clone(&slot)),
+    );
+    let hub_slot: Arc<Slot<HuggingFace>> = Slot::new(
+        hub_stats,
+        Duration::from_secs(300),
+        Duration::from_secs(900),
+    );
+    poll_once(&hf, &hub_slot, Duration::from_secs(30)).await;
+    let _ = hub_slot.body(Format::Text);
+    poll_once(&hf, &hub_slot, Duration::from_secs(30)).await;
+    let watched: Vec<Arc<dyn Watched>> = vec![slot.clone(), hub_slot.clone()];
+    let joins: Vec<Arc<dyn Join>> = vec![Arc::new(Checkpoints::new(
+        Arc::clone(&slot),
+        Arc::clone(&hub_slot),
+    ))];
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Health::new(watched.clone())));
+    // The first scrape after a poll encodes the join of the new snapshots once.
+    let t = Instant::now();
+    let first = scrape(Format::Text, &watched, &joins, &registry).unwrap();
+    let first_scrape = t.elapsed();
+    let first: Vec<u8> = first.iter().flat_map(|c| c.to_vec()).collect();
+    let joined = String::from_utf8_lossy(&first)
+        .lines()
+        .filter(|l| l.starts_with("psyche_run_checkpoint_step{"))
+        .count();
+    assert_eq!(joined, n, "the scrape carries the join of every run");
     let mut times: Vec<Duration> = (0..if benching { 2000 } else { 20 })
         .map(|_| {
             let t = Instant::now();
-            let body = scrape(Format::Text, &watched, &registry).unwrap();
+            let body = scrape(Format::Text, &watched, &joins, &registry).unwrap();
             std::hint::black_box(body.len());
             t.elapsed()
         })
         .collect();
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];
-    let body_len: usize = scrape(Format::Text, &watched, &registry)
-        .unwrap()
-        .iter()
-        .map(|c| c.len())
-        .sum();
+    let body_len: usize = first.len();
 
     let per_run = |t: &Tally| t.bytes as f64 / n as f64 / 1024.0;
     println!("coordinator collector, {n} runs served by the fake RPC");
@@ -198,7 +259,10 @@ async fn main() {
     println!("snapshot render (once per poll and wanted format): {render_time:.2?}");
     println!("returning free memory to the OS after a poll: {trim:.2?}");
     println!(
-        "/metrics scrape body ({} KiB): p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        "first /metrics scrape after a poll (encodes the checkpoint join of {n} runs once): {first_scrape:.2?}"
+    );
+    println!(
+        "/metrics scrape body, runs + Hub + join ({} KiB): p50 {:.2?}, p99 {:.2?}, max {:.2?}",
         body_len / 1024,
         pct(0.5),
         pct(0.99),
@@ -206,11 +270,13 @@ async fn main() {
     );
 
     // RSS of the real binary polling the same fake.
-    let bin = format!(
-        "{}/target/{}/psyche-exporter",
-        env!("CARGO_MANIFEST_DIR"),
-        if benching { "release" } else { "debug" }
-    );
+    let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| {
+        format!(
+            "{}/target/{}/psyche-exporter",
+            env!("CARGO_MANIFEST_DIR"),
+            if benching { "release" } else { "debug" }
+        )
+    });
     if !std::path::Path::new(&bin).exists() {
         println!("(no {bin}: skipping RSS)");
         return;
@@ -221,12 +287,14 @@ async fn main() {
             "--no-collector.solana",
             "--no-collector.pool",
             "--no-collector.treasurer",
-            "--no-collector.huggingface",
             "--coordinator.interval=1s",
             "--coordinator.timeout=900ms",
             "--coordinator.detail-interval=3s",
+            "--hf.interval=2s",
+            "--hf.timeout=1s",
         ])
         .arg(format!("--coordinator.rpc-url={}", fake.endpoint))
+        .arg(format!("--hf.endpoint={}", hub.endpoint))
         .envs(
             std::env::var("BENCH_MALLOC_ARENA_MAX")
                 .ok()
@@ -267,10 +335,16 @@ async fn main() {
             .text()
             .await
             .unwrap();
+        // Every run, and its checkpoint joined with the Hub.
         let runs = text
             .lines()
             .filter(|l| l.starts_with("psyche_run_step{"))
-            .count();
+            .count()
+            .min(
+                text.lines()
+                    .filter(|l| l.starts_with("psyche_run_checkpoint_step{"))
+                    .count(),
+            );
         if polls_at_all_runs.is_some()
             && let Some(took) = text.lines().find_map(|l| {
                 l.strip_prefix(
@@ -295,7 +369,10 @@ async fn main() {
         } else {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert!(Instant::now() < deadline, "exporter never showed {n} runs");
+        assert!(
+            Instant::now() < deadline,
+            "exporter never showed {n} runs with their checkpoints"
+        );
     }
     let peak = status_kib(child.id(), "VmHWM").unwrap_or(0);
     let _ = child.kill();

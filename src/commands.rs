@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use prometheus_client::registry::Registry;
 use serde::Serialize;
 
 use crate::cli::{Cli, Command, Output};
@@ -27,12 +26,7 @@ pub async fn run(cli: Cli, command: Command) -> ExitCode {
     let mut ctx = cli.collectors.context();
     ctx.only(view.needs());
     let mut polls = Vec::new();
-    let collectors = match Collectors::launch(
-        &cli.collectors,
-        ctx,
-        Launch::Once(&mut polls),
-        &mut Registry::default(),
-    ) {
+    let collectors = match Collectors::launch(&cli.collectors, ctx, Launch::Once(&mut polls)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: cannot start collectors: {e}");

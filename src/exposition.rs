@@ -96,6 +96,27 @@ impl Format {
     }
 }
 
+/// Encoded families as shared chunks (see [`ChunkWriter`]).
+pub type Body = std::sync::Arc<[Bytes]>;
+
+/// Encode the families `collector` writes in `format`, into chunks (no
+/// OpenMetrics `# EOF`: the scrape appends it once).
+pub fn render(
+    format: Format,
+    collector: Box<dyn prometheus_client::collector::Collector>,
+) -> Result<Body, fmt::Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(collector);
+    let mut out = ChunkWriter::default();
+    match format {
+        Format::OpenMetrics => {
+            prometheus_client::encoding::text::encode_registry(&mut out, &registry)?
+        }
+        Format::Text => prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?,
+    }
+    Ok(out.finish().into())
+}
+
 /// How much encoded text one [`ChunkWriter`] chunk holds.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 

@@ -74,12 +74,13 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let mut tasks = JoinSet::new();
     let mut registry = Registry::default();
-    let collectors = collectors::Collectors::start(&cli.collectors, &mut tasks, &mut registry)?;
+    let collectors = collectors::Collectors::start(&cli.collectors, &mut tasks)?;
     let watched = collectors.watched();
     registry.register_collector(Box::new(health::Health::new(watched.clone())));
     let state = Arc::new(http::AppState {
         registry,
         watched,
+        joins: collectors.joins(),
         telemetry_path: cli.web.telemetry_path.clone(),
         collectors,
     });

@@ -20,11 +20,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
 use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::error::{CollectError, KINDS};
-use crate::exposition::{ChunkWriter, Format};
+use crate::exposition::Format;
 
 /// One upstream, polled on an interval, rendered as metric families.
 pub trait Collector: Send + Sync + 'static {
@@ -146,8 +145,7 @@ pub struct Rendered {
     openmetrics: OnceLock<Body>,
 }
 
-/// Encoded families as shared chunks (see [`ChunkWriter`]).
-pub type Body = Arc<[Bytes]>;
+pub use crate::exposition::Body;
 
 impl Rendered {
     fn cell(&self, format: Format) -> &OnceLock<Body> {
@@ -178,16 +176,7 @@ pub fn render<C: Collector>(
     snapshot: &Arc<C::Snapshot>,
     format: Format,
 ) -> Result<Body, fmt::Error> {
-    let mut registry = prometheus_client::registry::Registry::default();
-    registry.register_collector(Box::new(Families::<C>(Arc::clone(snapshot))));
-    let mut out = ChunkWriter::default();
-    match format {
-        Format::OpenMetrics => {
-            prometheus_client::encoding::text::encode_registry(&mut out, &registry)?
-        }
-        Format::Text => prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?,
-    }
-    Ok(out.finish().into())
+    crate::exposition::render(format, Box::new(Families::<C>(Arc::clone(snapshot))))
 }
 
 /// [`render`], or nothing (and an error log) if encoding fails: snapshots hold

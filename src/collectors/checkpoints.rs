@@ -1,9 +1,10 @@
 //! The on-chain ↔ Hub cross-check: each run's checkpoint (from the coordinator
 //! snapshot) joined with its repo's commits (from the HuggingFace snapshot).
 //!
-//! Not a poller of its own: a prometheus-client collector that reads both slots at
-//! scrape time and emits only while both snapshots are fresh. Registered only when both
-//! collectors are started ([`Join`]).
+//! Not a poller of its own: a [`Join`] that reads both slots when scraped and emits only
+//! while both snapshots are fresh, encoding the join once per pair of snapshots (the
+//! first scrape after either collector publishes pays for it; later scrapes share the
+//! bytes). Started only when both collectors are.
 //!
 //! | metric | labels |
 //! |---|---|
@@ -17,7 +18,7 @@
 //! and P2P checkpoints take part; GCS, dummy and ephemeral ones have no series here.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
@@ -26,8 +27,8 @@ use crate::collectors::coordinator::account::Checkpoint;
 use crate::collectors::coordinator::{Coordinator, CoordinatorSnapshot};
 use crate::collectors::huggingface::{HuggingFace, HuggingFaceSnapshot, RepoState};
 use crate::collectors::spec::{Context, Join};
-use crate::exposition::gauge;
-use crate::poller::Slot;
+use crate::exposition::{Body, Format, gauge, render};
+use crate::poller::{Slot, lock};
 
 /// One run's checkpoint, checked against the Hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,16 +139,30 @@ pub fn encode(joined: &[RunCheckpoint], out: &mut DescriptorEncoder<'_>) -> fmt:
     )
 }
 
-/// The join as a prometheus-client collector over both slots.
+/// The join over both slots, encoded once per pair of snapshots.
 pub struct Checkpoints {
     runs: Arc<Slot<Coordinator>>,
     hub: Arc<Slot<HuggingFace>>,
+    rendered: Mutex<Option<Rendered>>,
+}
+
+/// The join of one pair of snapshots, in the formats scrapes asked for. The
+/// snapshots are held weakly: they are recognised by address, and a weak
+/// reference keeps that address from being reused.
+struct Rendered {
+    runs: Weak<CoordinatorSnapshot>,
+    hub: Weak<HuggingFaceSnapshot>,
+    bodies: [Option<Body>; 2],
 }
 
 impl Checkpoints {
     /// A join of these two slots.
     pub fn new(runs: Arc<Slot<Coordinator>>, hub: Arc<Slot<HuggingFace>>) -> Self {
-        Checkpoints { runs, hub }
+        Checkpoints {
+            runs,
+            hub,
+            rendered: Mutex::new(None),
+        }
     }
 }
 
@@ -155,6 +170,31 @@ impl Join for Checkpoints {
     /// Only when both the runs and the Hub are started.
     fn start(ctx: &Context) -> Option<Self> {
         Some(Checkpoints::new(ctx.slot()?, ctx.slot()?))
+    }
+
+    fn body(&self, format: Format) -> Option<Body> {
+        let (runs, hub) = (self.runs.fresh()?, self.hub.fresh()?);
+        let mut rendered = lock(&self.rendered);
+        let same = rendered.as_ref().is_some_and(|r| {
+            Weak::ptr_eq(&r.runs, &Arc::downgrade(&runs))
+                && Weak::ptr_eq(&r.hub, &Arc::downgrade(&hub))
+        });
+        if !same {
+            *rendered = Some(Rendered {
+                runs: Arc::downgrade(&runs),
+                hub: Arc::downgrade(&hub),
+                bodies: [None, None],
+            });
+        }
+        let cell = &mut rendered.as_mut()?.bodies[format as usize];
+        if cell.is_none() {
+            let joined = Joined(join(&runs, &hub));
+            *cell = Some(render(format, Box::new(joined)).unwrap_or_else(|_| {
+                tracing::error!(?format, "encoding the checkpoint join failed");
+                Arc::new([])
+            }));
+        }
+        cell.clone()
     }
 }
 
@@ -164,11 +204,12 @@ impl fmt::Debug for Checkpoints {
     }
 }
 
-impl prometheus_client::collector::Collector for Checkpoints {
+/// One join's rows, for the encoder.
+#[derive(Debug)]
+struct Joined(Vec<RunCheckpoint>);
+
+impl prometheus_client::collector::Collector for Joined {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        match (self.runs.fresh(), self.hub.fresh()) {
-            (Some(runs), Some(hub)) => encode(&join(&runs, &hub), &mut encoder),
-            _ => Ok(()),
-        }
+        encode(&self.0, &mut encoder)
     }
 }

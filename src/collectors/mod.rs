@@ -25,7 +25,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use prometheus_client::registry::Registry;
 use tokio::task::JoinSet;
 
 use crate::error::CollectError;
@@ -120,6 +119,8 @@ macro_rules! collectors {
             )+
             /// The same, type-erased, in list order.
             watched: Vec<Arc<dyn Watched>>,
+            /// The scrape-time joins whose slots are all started.
+            joins: Vec<Arc<dyn Join>>,
         }
 
         /// Every collector's name, in list order.
@@ -159,14 +160,11 @@ macro_rules! collectors {
 
         impl Collectors {
             /// Build the collectors `ctx` starts (see [`Context::only`]) and
-            /// hand their pollers to `launch`. Families computed at scrape
-            /// time (the joins) register with `registry`; collectors serve
-            /// their own pre-rendered snapshots through [`Watched::body`].
+            /// hand their pollers to `launch`, then the joins over them.
             pub fn launch(
                 args: &CollectorArgs,
                 mut ctx: Context,
                 mut launch: Launch<'_>,
-                registry: &mut Registry,
             ) -> Result<Collectors, CollectError> {
                 let mut out = Collectors::default();
                 $(
@@ -177,7 +175,7 @@ macro_rules! collectors {
                 )+
                 $(
                     if let Some(join) = <$join as Join>::start(&ctx) {
-                        registry.register_collector(Box::new(join));
+                        out.joins.push(Arc::new(join));
                     }
                 )*
                 Ok(out)
@@ -214,14 +212,18 @@ impl Collectors {
     pub fn start(
         args: &CollectorArgs,
         tasks: &mut JoinSet<()>,
-        registry: &mut Registry,
     ) -> Result<Collectors, CollectError> {
-        Self::launch(args, args.context(), Launch::Forever(tasks), registry)
+        Self::launch(args, args.context(), Launch::Forever(tasks))
     }
 
     /// Every started collector, type-erased, in list order.
     pub fn watched(&self) -> Vec<Arc<dyn Watched>> {
         self.watched.clone()
+    }
+
+    /// The joins over started collectors, in list order.
+    pub fn joins(&self) -> Vec<Arc<dyn Join>> {
+        self.joins.clone()
     }
 
     /// The status of the collector `name`, if it is started.

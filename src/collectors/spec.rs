@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::CollectError;
+use crate::exposition::{Body, Format};
 use crate::poller::{Collector, Slot, Stats, Watched};
 use crate::rpc::RpcUrl;
 
@@ -49,11 +50,18 @@ pub trait Spec: Collector + Sized {
     ) -> Result<Built<Self>, CollectError>;
 }
 
-/// Families computed at scrape time from the slots of several collectors (a
-/// join of two snapshots); it polls nothing itself.
-pub trait Join: prometheus_client::collector::Collector + Sized {
+/// Families joined from the snapshots of several collectors (a run's
+/// checkpoint against its Hub repo); it polls nothing itself. Its body is
+/// encoded once per set of snapshots, by the first scrape that sees them, and
+/// served after the collectors' bodies.
+pub trait Join: Send + Sync + fmt::Debug + 'static {
     /// The join over the started slots it reads, if they are all started.
-    fn start(ctx: &Context) -> Option<Self>;
+    fn start(ctx: &Context) -> Option<Self>
+    where
+        Self: Sized;
+    /// The joined families in `format`, while every snapshot it reads is
+    /// fresh.
+    fn body(&self, format: Format) -> Option<Body>;
 }
 
 /// A built collector and how its poller runs it.

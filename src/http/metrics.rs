@@ -11,19 +11,26 @@ use bytes::Bytes;
 use prometheus_client::registry::Registry;
 
 use super::AppState;
+use crate::collectors::spec::Join;
 use crate::exposition::Format;
 use crate::poller::Watched;
 
 /// A whole `/metrics` body in `format`, as chunks: the pre-rendered families of
-/// every collector (shared, not copied), then what `registry` encodes now (the
-/// exporter's own families), then the OpenMetrics `# EOF`.
+/// every collector and then of every join (shared, not copied), then what
+/// `registry` encodes now (the exporter's own families), then the OpenMetrics
+/// `# EOF`.
 pub fn scrape(
     format: Format,
     watched: &[Arc<dyn Watched>],
+    joins: &[Arc<dyn Join>],
     registry: &Registry,
 ) -> Result<Vec<Bytes>, fmt::Error> {
     let mut chunks: Vec<Bytes> = Vec::new();
-    for body in watched.iter().filter_map(|w| w.body(format)) {
+    let bodies = watched
+        .iter()
+        .filter_map(|w| w.body(format))
+        .chain(joins.iter().filter_map(|j| j.body(format)));
+    for body in bodies {
         chunks.extend(body.iter().cloned());
     }
     let mut live = String::with_capacity(16 * 1024);
@@ -42,7 +49,7 @@ pub fn scrape(
 pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    match scrape(format, &state.watched, &state.registry) {
+    match scrape(format, &state.watched, &state.joins, &state.registry) {
         Ok(chunks) => {
             let stream = futures_util::stream::iter(
                 chunks.into_iter().map(Ok::<_, std::convert::Infallible>),

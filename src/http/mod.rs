@@ -16,15 +16,18 @@ use axum::routing::get;
 use prometheus_client::registry::Registry;
 
 use crate::collectors::Collectors;
+use crate::collectors::spec::Join;
 use crate::poller::Watched;
 
 /// What the handlers share; immutable after start-up.
 #[derive(Debug)]
 pub struct AppState {
-    /// Families encoded at scrape time: the exporter's own health families.
+    /// Families encoded at scrape time: only the exporter's own health families.
     pub registry: Registry,
     /// The enabled collectors, for readiness and the landing page.
     pub watched: Vec<Arc<dyn Watched>>,
+    /// The joins over them, served after their bodies.
+    pub joins: Vec<Arc<dyn Join>>,
     /// Where `/metrics` lives.
     pub telemetry_path: String,
     /// The typed slots the JSON views and the landing page read.
