@@ -230,6 +230,7 @@ mod tests {
             [
                 "https://api.devnet.solana.com",
                 "https://api.mainnet-beta.solana.com",
+                "https://api.devnet.solana.com",
                 "https://api.devnet.solana.com"
             ]
         );
@@ -252,7 +253,11 @@ mod tests {
             .collect();
         assert_eq!(
             urls,
-            ["http://127.0.0.1:1", "https://api.devnet.solana.com"]
+            [
+                "http://127.0.0.1:1",
+                "https://api.devnet.solana.com",
+                "https://api.devnet.solana.com"
+            ]
         );
     }
 

@@ -17,6 +17,7 @@ pub mod huggingface;
 pub mod pool;
 pub mod solana;
 pub mod spec;
+pub mod telemetry;
 pub mod token;
 pub mod treasurer;
 
@@ -190,7 +191,8 @@ collectors! {
     coordinator: coordinator::Coordinator,
     pool: pool::MiningPool,
     treasurer: treasurer::Treasurer,
-    huggingface: huggingface::HuggingFace;
+    huggingface: huggingface::HuggingFace,
+    telemetry: telemetry::Telemetry;
     joins: checkpoints::Checkpoints,
 }
 
@@ -214,7 +216,15 @@ impl Collectors {
         args: &CollectorArgs,
         tasks: &mut JoinSet<()>,
     ) -> Result<Collectors, CollectError> {
-        Self::launch(args, args.context(), Launch::Forever(tasks))
+        let ctx = args.context();
+        for (name, needs) in ctx.idle() {
+            tracing::warn!(
+                collector = name,
+                needs,
+                "collector off: it reads the {needs} collector's snapshots, which --no-collector.{needs} switched off"
+            );
+        }
+        Self::launch(args, ctx, Launch::Forever(tasks))
     }
 
     /// Every started collector, type-erased, in list order.
@@ -253,7 +263,14 @@ mod tests {
         }
         assert_eq!(
             NAMES,
-            ["solana", "coordinator", "pool", "treasurer", "huggingface"]
+            [
+                "solana",
+                "coordinator",
+                "pool",
+                "treasurer",
+                "huggingface",
+                "telemetry"
+            ]
         );
         let deps = |name: &str| {
             DEPENDENCIES
@@ -263,5 +280,6 @@ mod tests {
         };
         assert_eq!(deps("huggingface"), Some(&["coordinator"][..]));
         assert_eq!(deps("treasurer"), Some(&["coordinator"][..]));
+        assert_eq!(deps("telemetry"), Some(&["coordinator"][..]));
     }
 }

@@ -30,6 +30,10 @@ pub trait Spec: Collector + Sized {
     /// earlier in the list; when they run too, this one's first poll waits for
     /// their first poll to finish (successful or not).
     const DEPENDS_ON: &'static [&'static str] = &[];
+    /// Those of [`Spec::DEPENDS_ON`] without which it has nothing to read: when
+    /// the flags switch one of them off, this one stays off too, and the server
+    /// says so at start ([`Context::idle`]).
+    const REQUIRES: &'static [&'static str] = &[];
 
     /// Whether the flags switch it on.
     fn enabled(args: &Self::Args) -> bool;
@@ -82,6 +86,7 @@ pub struct Built<C> {
 pub struct Context {
     args: HashMap<&'static str, Box<dyn Any + Send + Sync>>,
     enabled: Vec<&'static str>,
+    idle: Vec<(&'static str, &'static str)>,
     started: Vec<&'static str>,
     slots: HashMap<&'static str, Arc<dyn Any + Send + Sync>>,
     watched: HashMap<&'static str, Arc<dyn Watched>>,
@@ -101,10 +106,21 @@ impl Context {
     /// Record `C`'s flags (the list does this for every collector, in order).
     pub fn add<C: Spec>(&mut self, args: &C::Args) {
         if C::enabled(args) {
-            self.enabled.push(C::NAME);
-            self.started.push(C::NAME);
+            match C::REQUIRES.iter().find(|r| !self.enabled.contains(r)) {
+                Some(missing) => self.idle.push((C::NAME, missing)),
+                None => {
+                    self.enabled.push(C::NAME);
+                    self.started.push(C::NAME);
+                }
+            }
         }
         self.args.insert(C::NAME, Box::new(args.clone()));
+    }
+
+    /// Collectors the flags leave on but that stay off because a collector they
+    /// require is off: (collector, the one it requires).
+    pub fn idle(&self) -> &[(&'static str, &'static str)] {
+        &self.idle
     }
 
     /// `C`'s flags.

@@ -122,12 +122,19 @@ async fn binary_survives_its_stderr_closing() {
     let node = FakeRpc::start().await;
     let mut child = solana_only(&node.endpoint, "100ms", "50ms");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Lines before it say which collectors are off (telemetry without the runs).
     let mut serving = String::new();
-    stderr.read_line(&mut serving).unwrap();
+    while !serving.contains("address=") {
+        serving.clear();
+        assert!(
+            stderr.read_line(&mut serving).unwrap() > 0,
+            "no serving line"
+        );
+    }
     let address = serving
         .split(' ')
         .find_map(|kv| kv.strip_prefix("address="))
-        .expect("the first line names the address")
+        .expect("the serving line names the address")
         .trim()
         .to_owned();
     drop(stderr);

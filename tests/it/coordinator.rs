@@ -19,6 +19,7 @@ async fn exporter(fake: &FakeRpc, extra: &[&str]) -> Exporter {
         "--no-collector.pool",
         "--no-collector.treasurer",
         "--no-collector.huggingface",
+        "--no-collector.telemetry",
     ]
     .iter()
     .map(|s| (*s).to_owned())

@@ -14,5 +14,6 @@ mod exposition;
 mod huggingface;
 mod pool;
 mod solana;
+mod telemetry;
 mod treasurer;
 mod views;

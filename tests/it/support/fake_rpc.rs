@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use psyche_exporter::collectors::telemetry::transaction::TableLookup;
 use serde_json::{Value, json};
 
 /// Genesis hash of devnet.
@@ -49,8 +50,46 @@ pub struct StoredAccount {
     pub data: Vec<u8>,
 }
 
+/// A version-0 message's address-table lookup and the addresses it loads.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// The lookup table's address.
+    pub table: String,
+    /// Indexes into the table of the writable addresses.
+    pub writable_indexes: Vec<u8>,
+    /// Indexes into the table of the read-only addresses.
+    pub readonly_indexes: Vec<u8>,
+    /// The writable addresses loaded (base58).
+    pub writable: Vec<String>,
+    /// The read-only addresses loaded (base58).
+    pub readonly: Vec<String>,
+}
+
+/// A confirmed transaction the fake node holds.
+#[derive(Debug, Clone)]
+pub struct StoredTx {
+    /// Its first signature (base58).
+    pub signature: String,
+    /// The slot it landed in.
+    pub slot: u64,
+    /// Its block time.
+    pub block_time: Option<i64>,
+    /// `meta.err` (`None`: it succeeded).
+    pub err: Option<Value>,
+    /// Static account keys (base58), the signer first.
+    pub keys: Vec<String>,
+    /// Top-level instructions: program index, account indexes, data.
+    pub instructions: Vec<(u8, Vec<u8>, Vec<u8>)>,
+    /// Set for a version-0 message.
+    pub v0: Option<Lookup>,
+    /// Answer -32015 ("version not supported") this many times first.
+    pub unsupported: u32,
+}
+
 #[derive(Debug, Default)]
 struct FakeState {
+    transactions: Mutex<Vec<StoredTx>>,
+    fetches: Mutex<HashMap<String, u64>>,
     accounts: Mutex<BTreeMap<String, StoredAccount>>,
     overrides: Mutex<HashMap<String, Reply>>,
     all: Mutex<Option<Reply>>,
@@ -146,6 +185,22 @@ impl FakeRpc {
                 data,
             },
         );
+    }
+
+    /// Hold a confirmed transaction (listed by every address it names).
+    pub fn put_transaction(&self, tx: StoredTx) {
+        self.state.transactions.lock().unwrap().push(tx);
+    }
+
+    /// `getTransaction` requests received for `signature`.
+    pub fn fetches(&self, signature: &str) -> u64 {
+        self.state
+            .fetches
+            .lock()
+            .unwrap()
+            .get(signature)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Free the account at `address`.
@@ -313,6 +368,20 @@ fn normal(state: &FakeState, id: Value, method: &str, params: &Value) -> Respons
             }
             json!({"context": {"apiVersion": "2.3.6", "slot": slot}, "value": value})
         }
+        "getSignaturesForAddress" => match signatures(state, params) {
+            Ok(v) => v,
+            Err(message) => return invalid_params(id, &message),
+        },
+        "getTransaction" => match transaction(state, params) {
+            Ok(v) => v,
+            Err((code, message)) => {
+                return json_response(json!({
+                    "jsonrpc": "2.0",
+                    "error": {"code": code, "message": message},
+                    "id": id
+                }));
+            }
+        },
         "getAccountInfo" => {
             let accounts = state.accounts.lock().unwrap();
             let config = params.get(1).cloned().unwrap_or(Value::Null);
@@ -437,4 +506,181 @@ fn program_accounts(state: &FakeState, params: &Value) -> Result<Value, String> 
         );
     }
     Ok(Value::Array(out))
+}
+
+/// Whether `tx` names `address` (static or loaded).
+fn names(tx: &StoredTx, address: &str) -> bool {
+    tx.keys.iter().any(|k| k == address)
+        || tx
+            .v0
+            .as_ref()
+            .is_some_and(|l| l.writable.iter().chain(&l.readonly).any(|k| k == address))
+}
+
+/// `getSignaturesForAddress`: newest first (slot, then arrival), down to `until`
+/// (exclusive), at most `limit` (default and maximum 1000).
+fn signatures(state: &FakeState, params: &Value) -> Result<Value, String> {
+    let address = params
+        .get(0)
+        .and_then(Value::as_str)
+        .ok_or("expected an address")?;
+    let config = params.get(1).cloned().unwrap_or(Value::Null);
+    let limit = config.get("limit").and_then(Value::as_u64).unwrap_or(1000);
+    if limit > 1000 {
+        return Err("Invalid limit; max 1000".into());
+    }
+    let until = config.get("until").and_then(Value::as_str);
+    let txs = state.transactions.lock().unwrap();
+    let mut mine: Vec<(usize, &StoredTx)> = txs
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| names(t, address))
+        .collect();
+    mine.sort_by_key(|(i, t)| std::cmp::Reverse((t.slot, *i)));
+    let mut out = Vec::new();
+    for (_, tx) in mine {
+        if Some(tx.signature.as_str()) == until || out.len() as u64 == limit {
+            break;
+        }
+        out.push(json!({
+            "blockTime": tx.block_time,
+            "confirmationStatus": "confirmed",
+            "err": tx.err,
+            "memo": null,
+            "signature": tx.signature,
+            "slot": tx.slot,
+        }));
+    }
+    Ok(Value::Array(out))
+}
+
+/// `getTransaction` in the `base64` or `json` encoding, as Agave answers it.
+fn transaction(state: &FakeState, params: &Value) -> Result<Value, (i64, String)> {
+    let signature = params
+        .get(0)
+        .and_then(Value::as_str)
+        .ok_or((-32602, "Invalid params: expected a signature".to_owned()))?;
+    let config = params.get(1).cloned().unwrap_or(Value::Null);
+    let encoding = config
+        .get("encoding")
+        .and_then(Value::as_str)
+        .unwrap_or("json");
+    let max_version = config
+        .get("maxSupportedTransactionVersion")
+        .and_then(Value::as_u64);
+    *state
+        .fetches
+        .lock()
+        .unwrap()
+        .entry(signature.to_owned())
+        .or_insert(0) += 1;
+    let mut txs = state.transactions.lock().unwrap();
+    let Some(tx) = txs.iter_mut().find(|t| t.signature == signature) else {
+        return Ok(Value::Null);
+    };
+    let unsupported = || {
+        (
+            -32015,
+            "Transaction version (0) is not supported by the requesting client. Please try the request again with the following configuration parameter: \"maxSupportedTransactionVersion\": 0".to_owned(),
+        )
+    };
+    if tx.unsupported > 0 {
+        tx.unsupported -= 1;
+        return Err(unsupported());
+    }
+    if tx.v0.is_some() && max_version.is_none() {
+        return Err(unsupported());
+    }
+    let keys: Vec<solana_pubkey::Pubkey> = tx.keys.iter().map(|k| k.parse().unwrap()).collect();
+    let lookups: Option<Vec<TableLookup>> = tx.v0.as_ref().map(|l| {
+        vec![(
+            l.table.parse().unwrap(),
+            l.writable_indexes.clone(),
+            l.readonly_indexes.clone(),
+        )]
+    });
+    let program = tx
+        .instructions
+        .first()
+        .and_then(|(p, _, _)| tx.keys.get(usize::from(*p)))
+        .cloned()
+        .unwrap_or_default();
+    let n_keys = tx.keys.len()
+        + tx.v0
+            .as_ref()
+            .map_or(0, |l| l.writable.len() + l.readonly.len());
+    let meta = json!({
+        "computeUnitsConsumed": 23_456,
+        "err": tx.err,
+        "fee": 5000,
+        "innerInstructions": [],
+        "loadedAddresses": {
+            "readonly": tx.v0.as_ref().map_or(vec![], |l| l.readonly.clone()),
+            "writable": tx.v0.as_ref().map_or(vec![], |l| l.writable.clone()),
+        },
+        "logMessages": [
+            format!("Program {program} invoke [1]"),
+            "Program log: Instruction: Witness",
+            format!("Program {program} consumed 23456 of 200000 compute units"),
+            format!("Program {program} success"),
+        ],
+        "postBalances": vec![1_000_000u64; n_keys],
+        "postTokenBalances": [],
+        "preBalances": vec![1_005_000u64; n_keys],
+        "preTokenBalances": [],
+        "rewards": [],
+        "status": match &tx.err { None => json!({"Ok": null}), Some(e) => json!({"Err": e}) },
+    });
+    let transaction = match encoding {
+        "base64" => {
+            use base64::Engine;
+            let wire = psyche_exporter::collectors::telemetry::transaction::encode_wire(
+                &keys,
+                &tx.instructions,
+                lookups.as_deref(),
+            );
+            json!([
+                base64::engine::general_purpose::STANDARD.encode(wire),
+                "base64"
+            ])
+        }
+        "json" => {
+            let mut message = json!({
+                "accountKeys": tx.keys,
+                "header": {
+                    "numReadonlySignedAccounts": 0,
+                    "numReadonlyUnsignedAccounts": 1,
+                    "numRequiredSignatures": 1
+                },
+                "instructions": tx.instructions.iter().map(|(p, a, d)| json!({
+                    "accounts": a,
+                    "data": psyche_exporter::collectors::telemetry::transaction::base58_encode(d),
+                    "programIdIndex": p,
+                    "stackHeight": null
+                })).collect::<Vec<_>>(),
+                "recentBlockhash": "EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N",
+            });
+            if let Some(l) = &tx.v0 {
+                message["addressTableLookups"] = json!([{
+                    "accountKey": l.table,
+                    "readonlyIndexes": l.readonly_indexes,
+                    "writableIndexes": l.writable_indexes,
+                }]);
+            }
+            json!({"message": message, "signatures": [tx.signature]})
+        }
+        other => {
+            return Err((
+                -32602,
+                format!("Invalid params: unsupported encoding {other}"),
+            ));
+        }
+    };
+    Ok(json!({
+        "blockTime": tx.block_time,
+        "meta": meta,
+        "slot": tx.slot,
+        "transaction": transaction,
+        "version": if tx.v0.is_some() { json!(0) } else { json!("legacy") },
+    }))
 }
