@@ -18,7 +18,7 @@
 //! and P2P checkpoints take part; GCS, dummy and ephemeral ones have no series here.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
@@ -26,9 +26,9 @@ use prometheus_client::registry::Unit;
 use crate::collectors::coordinator::account::Checkpoint;
 use crate::collectors::coordinator::{Coordinator, CoordinatorSnapshot};
 use crate::collectors::huggingface::{HuggingFace, HuggingFaceSnapshot, RepoState};
-use crate::collectors::spec::{Context, Join};
-use crate::exposition::{Body, Format, gauge, render};
-use crate::poller::{Slot, lock};
+use crate::collectors::spec::{Context, Join, Pair};
+use crate::exposition::{Body, Format, gauge};
+use crate::poller::Slot;
 
 /// One run's checkpoint, checked against the Hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,29 +140,14 @@ pub fn encode(joined: &[RunCheckpoint], out: &mut DescriptorEncoder<'_>) -> fmt:
 }
 
 /// The join over both slots, encoded once per pair of snapshots.
-pub struct Checkpoints {
-    runs: Arc<Slot<Coordinator>>,
-    hub: Arc<Slot<HuggingFace>>,
-    rendered: Mutex<Option<Rendered>>,
-}
-
-/// The join of one pair of snapshots, in the formats scrapes asked for. The
-/// snapshots are held weakly: they are recognised by address, and a weak
-/// reference keeps that address from being reused.
-struct Rendered {
-    runs: Weak<CoordinatorSnapshot>,
-    hub: Weak<HuggingFaceSnapshot>,
-    bodies: [Option<Body>; 2],
-}
+pub struct Checkpoints(Pair<Coordinator, HuggingFace>);
 
 impl Checkpoints {
     /// A join of these two slots.
     pub fn new(runs: Arc<Slot<Coordinator>>, hub: Arc<Slot<HuggingFace>>) -> Self {
-        Checkpoints {
-            runs,
-            hub,
-            rendered: Mutex::new(None),
-        }
+        Checkpoints(Pair::new(runs, hub, |runs, hub, out| {
+            encode(&join(runs, hub), out)
+        }))
     }
 }
 
@@ -173,43 +158,12 @@ impl Join for Checkpoints {
     }
 
     fn body(&self, format: Format) -> Option<Body> {
-        let (runs, hub) = (self.runs.fresh()?, self.hub.fresh()?);
-        let mut rendered = lock(&self.rendered);
-        let same = rendered.as_ref().is_some_and(|r| {
-            Weak::ptr_eq(&r.runs, &Arc::downgrade(&runs))
-                && Weak::ptr_eq(&r.hub, &Arc::downgrade(&hub))
-        });
-        if !same {
-            *rendered = Some(Rendered {
-                runs: Arc::downgrade(&runs),
-                hub: Arc::downgrade(&hub),
-                bodies: [None, None],
-            });
-        }
-        let cell = &mut rendered.as_mut()?.bodies[format as usize];
-        if cell.is_none() {
-            let joined = Joined(join(&runs, &hub));
-            *cell = Some(render(format, Box::new(joined)).unwrap_or_else(|_| {
-                tracing::error!(?format, "encoding the checkpoint join failed");
-                Arc::new([])
-            }));
-        }
-        cell.clone()
+        self.0.body(format)
     }
 }
 
 impl fmt::Debug for Checkpoints {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Checkpoints")
-    }
-}
-
-/// One join's rows, for the encoder.
-#[derive(Debug)]
-struct Joined(Vec<RunCheckpoint>);
-
-impl prometheus_client::collector::Collector for Joined {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        encode(&self.0, &mut encoder)
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod checkpoints;
 pub mod coordinator;
+pub mod eta;
 pub mod huggingface;
 pub mod pool;
 pub mod solana;
@@ -193,7 +194,7 @@ collectors! {
     treasurer: treasurer::Treasurer,
     huggingface: huggingface::HuggingFace,
     telemetry: telemetry::Telemetry;
-    joins: checkpoints::Checkpoints,
+    joins: checkpoints::Checkpoints, eta::Eta,
 }
 
 impl CollectorArgs {

@@ -12,12 +12,14 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use prometheus_client::encoding::DescriptorEncoder;
+
 use crate::error::CollectError;
-use crate::exposition::{Body, Format};
-use crate::poller::{Collector, Slot, Stats, Watched};
+use crate::exposition::{Body, Format, render};
+use crate::poller::{Collector, Slot, Stats, Watched, lock};
 use crate::rpc::RpcUrl;
 
 /// A collector that describes itself to the wiring.
@@ -66,6 +68,98 @@ pub trait Join: Send + Sync + fmt::Debug + 'static {
     /// The joined families in `format`, while every snapshot it reads is
     /// fresh.
     fn body(&self, format: Format) -> Option<Body>;
+}
+
+/// The shared half of a join over two collectors' snapshots: families written
+/// by `encode` from both, encoded once per pair of snapshots and format, while
+/// both are fresh. A join type wraps one and implements [`Join`] with it.
+pub struct Pair<A: Collector, B: Collector> {
+    a: Arc<Slot<A>>,
+    b: Arc<Slot<B>>,
+    encode: PairEncoder<A, B>,
+    rendered: Mutex<Option<PairBodies<A::Snapshot, B::Snapshot>>>,
+}
+
+/// Writes a join's families from two snapshots.
+pub type PairEncoder<A, B> = fn(
+    &<A as Collector>::Snapshot,
+    &<B as Collector>::Snapshot,
+    &mut DescriptorEncoder<'_>,
+) -> fmt::Result;
+
+/// The join of one pair of snapshots, in the formats scrapes asked for. The
+/// snapshots are held weakly: they are recognised by address, and a weak
+/// reference keeps that address from being reused.
+struct PairBodies<S, T> {
+    a: Weak<S>,
+    b: Weak<T>,
+    bodies: [Option<Body>; 2],
+}
+
+impl<A: Collector, B: Collector> Pair<A, B> {
+    /// A join of these two slots.
+    pub fn new(a: Arc<Slot<A>>, b: Arc<Slot<B>>, encode: PairEncoder<A, B>) -> Self {
+        Pair {
+            a,
+            b,
+            encode,
+            rendered: Mutex::new(None),
+        }
+    }
+
+    /// The joined families in `format`, while both snapshots are fresh.
+    pub fn body(&self, format: Format) -> Option<Body> {
+        let (a, b) = (self.a.fresh()?, self.b.fresh()?);
+        let mut rendered = lock(&self.rendered);
+        let same = rendered.as_ref().is_some_and(|r| {
+            Weak::ptr_eq(&r.a, &Arc::downgrade(&a)) && Weak::ptr_eq(&r.b, &Arc::downgrade(&b))
+        });
+        if !same {
+            *rendered = Some(PairBodies {
+                a: Arc::downgrade(&a),
+                b: Arc::downgrade(&b),
+                bodies: [None, None],
+            });
+        }
+        let cell = &mut rendered.as_mut()?.bodies[format as usize];
+        if cell.is_none() {
+            let joined = Joined::<A, B> {
+                a,
+                b,
+                encode: self.encode,
+            };
+            *cell = Some(render(format, Box::new(joined)).unwrap_or_else(|_| {
+                tracing::error!(?format, a = A::NAME, b = B::NAME, "encoding a join failed");
+                Arc::new([])
+            }));
+        }
+        cell.clone()
+    }
+}
+
+impl<A: Collector, B: Collector> fmt::Debug for Pair<A, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pair({} ⨝ {})", A::NAME, B::NAME)
+    }
+}
+
+/// One pair of snapshots, for the encoder.
+struct Joined<A: Collector, B: Collector> {
+    a: Arc<A::Snapshot>,
+    b: Arc<B::Snapshot>,
+    encode: PairEncoder<A, B>,
+}
+
+impl<A: Collector, B: Collector> fmt::Debug for Joined<A, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Joined({} ⨝ {})", A::NAME, B::NAME)
+    }
+}
+
+impl<A: Collector, B: Collector> prometheus_client::collector::Collector for Joined<A, B> {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        (self.encode)(&self.a, &self.b, &mut encoder)
+    }
 }
 
 /// A built collector and how its poller runs it.

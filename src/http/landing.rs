@@ -12,6 +12,7 @@ use super::AppState;
 use crate::collectors::Collectors;
 use crate::health::{REVISION, VERSION};
 use crate::poller::Status;
+use crate::views::telemetry::{self, LossPoint};
 use crate::views::text::{ago, dash, opt, percent, tokens};
 use crate::views::{self, Inputs, View};
 
@@ -59,6 +60,7 @@ pub fn page(telemetry_path: &str, statuses: &[Status], now: i64, sections: &str)
 body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
 progress{{width:8em}}
+.spark{{vertical-align:middle;color:#36c}}
 .ok{{color:#070}}.partial{{color:#a60}}.failing{{color:#b00}}.pending{{color:#666}}
 </style></head>
 <body>
@@ -77,10 +79,49 @@ progress{{width:8em}}
     )
 }
 
+/// An inline SVG line of the per-step mean losses (at least two points; nothing
+/// otherwise), oldest on the left, scaled between their min and max, with a text
+/// alternative for readers that show no images.
+pub fn sparkline_svg(points: &[LossPoint]) -> String {
+    const W: f64 = 120.0;
+    const H: f64 = 24.0;
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return String::new();
+    };
+    if points.len() < 2 {
+        return String::new();
+    }
+    let (lo, hi) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.loss), hi.max(p.loss))
+        });
+    let span = f64::from(last.step.saturating_sub(first.step)).max(1.0);
+    let mut line = String::new();
+    for p in points {
+        let x = f64::from(p.step.saturating_sub(first.step)) / span * W;
+        let y = if hi > lo {
+            (hi - p.loss) / (hi - lo) * (H - 2.0) + 1.0
+        } else {
+            H / 2.0
+        };
+        let _ = write!(line, "{x:.1},{y:.1} ");
+    }
+    format!(
+        "<svg class=\"spark\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"loss {a:.3} to {b:.3} over steps {s}-{e}\"><title>loss {a:.3} → {b:.3}, steps {s}–{e}</title><polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" points=\"{pts}\"/></svg> ",
+        a = first.loss,
+        b = last.loss,
+        s = first.step,
+        e = last.step,
+        pts = line.trim_end(),
+    )
+}
+
 /// The landing page's runs, pool and RPC sections (HTML, no script), with links to
 /// every JSON view: the `runs`, `pool` and `network` answers at `now`.
 pub fn sections(collectors: &Collectors, now: i64) -> String {
-    let runs = views::runs(&Inputs::read(collectors, View::Runs), now);
+    let run_inputs = Inputs::read(collectors, View::Runs);
+    let runs = views::runs(&run_inputs, now);
     let pool = views::pool(&Inputs::read(collectors, View::Pool), now);
     let net = views::network(&Inputs::read(collectors, View::Network), now);
     let mut out = String::new();
@@ -88,12 +129,18 @@ pub fn sections(collectors: &Collectors, now: i64) -> String {
     if runs.data.runs.is_empty() {
         out.push_str("<p>No runs to show (see the collectors below).</p>\n");
     } else {
-        out.push_str("<table id=\"runs\">\n<tr><th>run</th><th>state</th><th>step</th><th>progress</th><th>epoch</th><th>clients</th><th>checkpoint age</th><th>updated</th></tr>\n");
+        out.push_str("<table id=\"runs\">\n<tr><th>run</th><th>state</th><th>step</th><th>progress</th><th>epoch</th><th>clients</th><th>checkpoint age</th><th>updated</th><th>loss</th><th>tokens/s</th></tr>\n");
         for r in &runs.data.runs {
             let id = escape(&r.run_id);
+            let history = run_inputs
+                .telemetry
+                .as_deref()
+                .and_then(|t| t.run(&r.program, &r.run_id))
+                .map(telemetry::loss_history)
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "<tr><td><a href=\"/api/v1/runs/{href}\">{id}</a>{name}</td><td class=\"state-{state}\">{state}</td><td>{step}/{total}</td><td><progress max=\"1\" value=\"{ratio:.4}\">{pct}</progress> {pct}</td><td>{epoch}</td><td>{clients}/{init}</td><td>{ck}</td><td>{upd}</td></tr>",
+                "<tr><td><a href=\"/api/v1/runs/{href}\">{id}</a>{name}</td><td class=\"state-{state}\">{state}</td><td>{step}/{total}</td><td><progress max=\"1\" value=\"{ratio:.4}\">{pct}</progress> {pct}</td><td>{epoch}</td><td>{clients}/{init}</td><td>{ck}</td><td>{upd}</td><td class=\"loss\">{spark}{loss}</td><td>{tps}</td></tr>",
                 href = url_segment(&r.run_id),
                 name = if r.name.is_empty() || r.name == r.run_id {
                     String::new()
@@ -114,6 +161,9 @@ pub fn sections(collectors: &Collectors, now: i64) -> String {
                 upd = r
                     .last_update_age_seconds
                     .map_or_else(dash, |a| format!("{} ago", ago(a))),
+                spark = sparkline_svg(&history),
+                loss = r.loss.map_or_else(dash, |l| format!("{l:.3}")),
+                tps = r.tokens_per_second.map_or_else(dash, telemetry::rate),
             );
         }
         out.push_str("</table>\n");

@@ -20,6 +20,7 @@ mod network;
 mod pool;
 mod run;
 mod runs;
+pub mod telemetry;
 pub(crate) mod text;
 
 use std::fmt::Write as _;
@@ -38,6 +39,7 @@ use crate::collectors::huggingface::HuggingFaceSnapshot;
 use crate::collectors::pool::MiningPool;
 use crate::collectors::solana::SolanaRpc;
 use crate::collectors::solana::SolanaSnapshot;
+use crate::collectors::telemetry::{RunTelemetry, Telemetry, TelemetrySnapshot};
 use crate::collectors::treasurer::Treasurer;
 use crate::poller::{Collector, Slot, Status};
 
@@ -105,9 +107,10 @@ impl View {
     pub fn needs(self) -> &'static [&'static str] {
         const RUNS: &str = Coordinator::NAME;
         const HUB: &str = HuggingFace::NAME;
+        const TELEMETRY: &str = Telemetry::NAME;
         match self {
-            View::Runs => &[RUNS, HUB],
-            View::Run => &[RUNS, HUB, Treasurer::NAME],
+            View::Runs => &[RUNS, HUB, TELEMETRY],
+            View::Run => &[RUNS, HUB, Treasurer::NAME, TELEMETRY],
             View::Checkpoints => &[HUB, RUNS],
             View::Pool => &[MiningPool::NAME],
             View::Network => &[SolanaRpc::NAME],
@@ -160,6 +163,8 @@ pub struct Inputs {
     pub treasurer: Option<Arc<crate::collectors::treasurer::TreasurerSnapshot>>,
     /// The mining pool, while fresh.
     pub pool: Option<Arc<PoolSnapshot>>,
+    /// Training telemetry, while fresh.
+    pub telemetry: Option<Arc<TelemetrySnapshot>>,
     /// Every collector read, in [`View::needs`] order.
     pub sources: Vec<Source>,
 }
@@ -182,6 +187,7 @@ impl Inputs {
             solana: read(view, collectors.solana.as_ref()),
             treasurer: read(view, collectors.treasurer.as_ref()),
             pool: read(view, collectors.pool.as_ref()),
+            telemetry: read(view, collectors.telemetry.as_ref()),
             sources: view
                 .needs()
                 .iter()
@@ -314,6 +320,10 @@ pub struct RunSummary {
     pub last_update_age_seconds: Option<i64>,
     /// The state is from an earlier poll: this one could not decode it.
     pub stale: bool,
+    /// Mean loss the witnesses reported for the newest witnessed step (self-reported).
+    pub loss: Option<f64>,
+    /// Mean tokens per second they reported for it (self-reported).
+    pub tokens_per_second: Option<f64>,
 }
 
 /// Sort rank: training first, then starting, paused, new, finished.
@@ -364,7 +374,12 @@ fn checkpoint_location(run: &Run) -> (&'static str, Option<String>, Option<Strin
     }
 }
 
-fn summarize(entry: &RunEntry, join: Option<&RunCheckpoint>, now: i64) -> RunSummary {
+fn summarize(
+    entry: &RunEntry,
+    join: Option<&RunCheckpoint>,
+    telemetry: Option<&RunTelemetry>,
+    now: i64,
+) -> RunSummary {
     let run = &entry.run;
     let (kind, repo, _) = checkpoint_location(run);
     let checkpoint_timestamp = join.and_then(|c| c.timestamp);
@@ -389,6 +404,8 @@ fn summarize(entry: &RunEntry, join: Option<&RunCheckpoint>, now: i64) -> RunSum
         last_update_timestamp: last_update,
         last_update_age_seconds: last_update.map(|t| now - t),
         stale: entry.stale,
+        loss: telemetry.and_then(|t| t.latest.loss),
+        tokens_per_second: telemetry.and_then(|t| t.latest.tokens_per_second),
     }
 }
 

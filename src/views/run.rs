@@ -9,8 +9,8 @@ use crate::collectors::coordinator::RunEntry;
 use crate::collectors::coordinator::account::{
     ClientStateCounts, DataLocation, HttpLocation, LrSchedule, Optimizer,
 };
-use crate::collectors::huggingface::HuggingFaceSnapshot;
 
+use super::telemetry::{self, TelemetryView};
 use super::text::{Pairs, ago, dash, opt, percent, si};
 use super::{
     Answer, Inputs, RunSummary, Tabular, View, checkpoint_location, find_join, joined, nonzero,
@@ -257,6 +257,9 @@ pub struct RunDetails {
     pub treasury: Option<TreasuryView>,
     /// Phase and deadline.
     pub phase: PhaseView,
+    /// Training telemetry from the witnesses' reports (self-reported); `null` when
+    /// the telemetry collector is off or has read no report of this run.
+    pub telemetry: Option<TelemetryView>,
 }
 
 /// A run's reward treasury (the treasurer program), as `json-dump-run` shows it.
@@ -426,9 +429,11 @@ fn data_view(d: &DataLocation) -> DataView {
 fn details(
     entry: &RunEntry,
     join: Option<&RunCheckpoint>,
-    hub: Option<&HuggingFaceSnapshot>,
+    inputs: &Inputs,
     now: i64,
 ) -> RunDetails {
+    let hub = inputs.huggingface.as_deref();
+    let found = telemetry::find(inputs, entry);
     let run = &entry.run;
     let llm = run.model.llm();
     let (kind, repo, revision) = checkpoint_location(run);
@@ -443,7 +448,7 @@ fn details(
         .map(|d| i64::try_from(d).unwrap_or(i64::MAX));
     let detail = run.detail.as_ref();
     RunDetails {
-        summary: summarize(entry, join, now),
+        summary: summarize(entry, join, found, now),
         description: run.metadata.description.clone(),
         account: entry.account.clone(),
         instance: entry.instance.clone(),
@@ -525,6 +530,7 @@ fn details(
             overdue: deadline.map(|d| now > d),
             pending_pause: run.pending_pause,
         },
+        telemetry: found.map(|t| telemetry::view(t, entry, now)),
     }
 }
 
@@ -537,7 +543,7 @@ pub fn run(inputs: &Inputs, now: i64, run_id: &str) -> Answer<RunData> {
             .into_iter()
             .find(|e| e.run.run_id == run_id)
             .map(|e| {
-                let mut d = details(e, find_join(&joined, e), inputs.huggingface.as_deref(), now);
+                let mut d = details(e, find_join(&joined, e), inputs, now);
                 d.treasury = inputs.treasurer.as_deref().and_then(|t| {
                     let mut t = t
                         .runs
@@ -746,6 +752,7 @@ impl Tabular for RunData {
         if ph.pending_pause {
             kv.add("pending pause", "yes");
         }
+        telemetry::table(r.telemetry.as_ref(), now, &mut kv);
         kv.render()
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::telemetry::{self, rate};
 use super::text::{Table, ago, dash, percent};
 use super::{Answer, Inputs, RunSummary, Tabular, View, find_join, joined, sorted_runs, summarize};
 
@@ -18,7 +19,7 @@ pub fn runs(inputs: &Inputs, now: i64) -> Answer<RunsData> {
     let runs = inputs.coordinator.as_deref().map_or_else(Vec::new, |s| {
         sorted_runs(s)
             .into_iter()
-            .map(|e| summarize(e, find_join(&joined, e), now))
+            .map(|e| summarize(e, find_join(&joined, e), telemetry::find(inputs, e), now))
             .collect()
     });
     Answer::new(View::Runs, inputs, now, RunsData { runs })
@@ -35,6 +36,8 @@ impl Tabular for RunsData {
             "CLIENTS/START",
             "CHECKPOINT",
             "UPDATED",
+            "LOSS",
+            "TOK/S",
         ]);
         for r in &self.runs {
             t.row(vec![
@@ -46,6 +49,8 @@ impl Tabular for RunsData {
                 format!("{}/{}", r.clients, r.init_min_clients),
                 r.checkpoint_age_seconds.map_or_else(dash, ago),
                 r.last_update_age_seconds.map_or_else(dash, ago),
+                r.loss.map_or_else(dash, |l| format!("{l:.3}")),
+                r.tokens_per_second.map_or_else(dash, rate),
             ]);
         }
         if self.runs.is_empty() {

@@ -2,7 +2,6 @@
 //! training run (the `coord_train_37` fixture, in `round_train`) and its witness
 //! transactions, in the shapes Agave answers with.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use psyche_exporter::collectors::telemetry::witness::{WitnessReport, encode_witness};
@@ -15,21 +14,6 @@ use crate::support::fixtures::{self, Served};
 
 const WAIT: Duration = Duration::from_secs(15);
 const TICK: [u8; 8] = [0x5c, 0x4f, 0x2c, 0x08, 0x65, 0x50, 0x3f, 0x0f];
-
-/// Unique, valid-looking signatures.
-fn signature() -> String {
-    static N: AtomicU64 = AtomicU64::new(1);
-    let mut bytes = [0u8; 64];
-    bytes[..8].copy_from_slice(&N.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    bytes[63] = 0x5a;
-    psyche_exporter::collectors::telemetry::transaction::base58_encode(&bytes)
-}
-
-fn signer(i: u64) -> String {
-    let mut k = [0x33u8; 32];
-    k[..8].copy_from_slice(&i.to_le_bytes());
-    Pubkey::new_from_array(k).to_string()
-}
 
 /// The run under test and the transactions it is given.
 struct Chain {
@@ -68,21 +52,7 @@ impl Chain {
     }
 
     fn instruction(&self, slot: u64, from: u64, data: Vec<u8>) -> StoredTx {
-        StoredTx {
-            signature: signature(),
-            slot,
-            block_time: Some(1_764_000_000 + slot as i64),
-            err: None,
-            keys: vec![
-                signer(from),
-                self.run.instance.clone(),
-                self.run.account.clone(),
-                self.run.program.clone(),
-            ],
-            instructions: vec![(3, vec![0, 1, 2], data)],
-            v0: None,
-            unsupported: 0,
-        }
+        fixtures::run_instruction(&self.run, slot, 1_764_000_000 + slot as i64, from, data)
     }
 
     fn put(&self, tx: &StoredTx) -> String {
@@ -231,6 +201,14 @@ async fn means_of_the_newest_step_and_a_new_step() {
     };
     assert_eq!(eval("hellaswag"), Some(0.625));
     assert_eq!(eval("arc_easy"), Some(0.25));
+    // The ETA joins the run's tokens with the speed.
+    let total = value(&text, &chain.series("psyche_run_total_tokens")).unwrap();
+    let trained = value(&text, &chain.series("psyche_run_tokens_trained")).unwrap();
+    assert!(total > trained);
+    assert_eq!(
+        value(&text, &chain.series("psyche_run_eta_seconds")),
+        Some((total - trained) / 2000.0)
+    );
     assert_promtool_accepts(&text);
 
     // Fetched once each (the -32015 one twice), the failed one never; the start

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use psyche_exporter::collectors::telemetry::witness::{WitnessReport, encode_witness};
+
 use crate::support::exporter::assert_golden;
 use crate::support::fake_hub::{FakeHub, Fault};
 use crate::support::fake_rpc::{FakeRpc, MAINNET, Reply};
@@ -32,7 +34,49 @@ struct Upstreams {
 impl Upstreams {
     async fn start() -> Upstreams {
         let rpc = FakeRpc::start().await;
-        fixtures::serve_all(&rpc);
+        let runs = fixtures::serve_all(&rpc);
+        // The training run's witnesses reported steps 654319 and 654320: three
+        // reports of the newest (one without a loss), a tick after them.
+        let training = runs.iter().find(|r| r.run_id == TRAINING).unwrap();
+        let now: i64 = NOW.parse().unwrap();
+        let report = |step: u32, loss: f32, tps: f32, evals: &[(&str, f32)]| {
+            encode_witness(&WitnessReport {
+                step,
+                tokens_per_sec: tps,
+                bandwidth_per_sec: 2.5e7,
+                loss,
+                evals: evals.iter().map(|(n, v)| ((*n).to_owned(), *v)).collect(),
+                efficiency: 0.9,
+            })
+        };
+        for (slot, from, data) in [
+            (10, 1, report(654_319, 2.5, 40_000.0, &[])),
+            (11, 2, report(654_319, 2.75, 42_000.0, &[])),
+            (
+                20,
+                1,
+                report(654_320, 2.25, 40_000.0, &[("hellaswag", 0.5)]),
+            ),
+            (
+                21,
+                2,
+                report(654_320, f32::INFINITY, 44_000.0, &[("hellaswag", 0.75)]),
+            ),
+            (
+                22,
+                3,
+                report(654_320, 2.5, 42_000.0, &[("arc_easy", 0.625)]),
+            ),
+            (23, 4, vec![0x5c, 0x4f, 0x2c, 0x08, 0x65, 0x50, 0x3f, 0x0f]),
+        ] {
+            rpc.put_transaction(fixtures::run_instruction(
+                training,
+                350_000_000 - 100 + slot,
+                now - 120 + slot as i64,
+                from,
+                data,
+            ));
+        }
         fixtures::serve_pool_open(&rpc);
         fixtures::serve_treasurer_run(&rpc, Some(250_000_000_000_000));
         let extra = FakeRpc::start().await;
@@ -471,6 +515,11 @@ async fn http_views_return_the_cli_json_and_the_page_renders() {
         "href=\"/api/v1/pool\"",
         "href=\"/api/v1/network\"",
         &format!("href=\"/api/v1/runs/{TRAINING}\""),
+        // The training run's loss over its two witnessed steps, as an inline SVG
+        // line with a text alternative, and its latest mean loss.
+        "aria-label=\"loss 2.625 to 2.375 over steps 654319-654320\"",
+        "points=\"0.0,1.0 120.0,23.0\"",
+        "2.375</td><td>42.0k</td>",
     ] {
         assert!(page.contains(needle), "{needle} missing:\n{page}");
     }
@@ -485,6 +534,10 @@ async fn http_views_return_the_cli_json_and_the_page_renders() {
         assert!(dom.contains(id.as_str()), "{id} not rendered:\n{dom}");
     }
     assert!(dom.contains("<progress"), "{dom}");
+    assert!(
+        dom.contains("<polyline"),
+        "no loss sparkline rendered:\n{dom}"
+    );
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/artifacts");
     std::fs::create_dir_all(dir).unwrap();
     let shot = format!("{dir}/landing.png");

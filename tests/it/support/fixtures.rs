@@ -8,7 +8,7 @@ use psyche_exporter::collectors::token;
 use serde_json::Value;
 use solana_pubkey::Pubkey;
 
-use super::fake_rpc::FakeRpc;
+use super::fake_rpc::{FakeRpc, StoredTx};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/accounts/");
 
@@ -218,4 +218,49 @@ pub fn serve_treasurer_run(fake: &FakeRpc, vault: Option<u64>) -> (Pubkey, Pubke
 
 fn key(s: &str) -> Pubkey {
     std::str::FromStr::from_str(s).unwrap()
+}
+
+/// Unique, valid-looking transaction signatures.
+pub fn signature() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let mut bytes = [0u8; 64];
+    bytes[..8].copy_from_slice(
+        &N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes(),
+    );
+    bytes[63] = 0x5a;
+    psyche_exporter::collectors::telemetry::transaction::base58_encode(&bytes)
+}
+
+/// A client's wallet, numbered.
+pub fn signer(i: u64) -> String {
+    let mut k = [0x33u8; 32];
+    k[..8].copy_from_slice(&i.to_le_bytes());
+    Pubkey::new_from_array(k).to_string()
+}
+
+/// A successful transaction of `run`'s program from client `from` with one instruction
+/// of `data` on `[signer, instance, account]`, as a client sends `witness` or `tick`.
+pub fn run_instruction(
+    run: &Served,
+    slot: u64,
+    block_time: i64,
+    from: u64,
+    data: Vec<u8>,
+) -> StoredTx {
+    StoredTx {
+        signature: signature(),
+        slot,
+        block_time: Some(block_time),
+        err: None,
+        keys: vec![
+            signer(from),
+            run.instance.clone(),
+            run.account.clone(),
+            run.program.clone(),
+        ],
+        instructions: vec![(3, vec![0, 1, 2], data)],
+        v0: None,
+        unsupported: 0,
+    }
 }
