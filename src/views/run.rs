@@ -238,6 +238,9 @@ pub struct RunDetails {
     pub data: Option<DataView>,
     /// Learning-rate schedule.
     pub lr_schedule: Option<Tagged>,
+    /// The schedule at the current step, as Psyche's `get_lr` computes it; `null` for a
+    /// non-LLM model or a schedule Psyche would reject or cannot evaluate.
+    pub learning_rate: Option<f64>,
     /// Optimizer.
     pub optimizer: Option<Tagged>,
     /// Configuration.
@@ -464,6 +467,7 @@ fn details(
         },
         data: llm.map(|l| data_view(&l.data_location)),
         lr_schedule: llm.map(|l| lr_schedule(&l.lr_schedule)),
+        learning_rate: run.learning_rate(),
         optimizer: llm.map(|l| optimizer(&l.optimizer)),
         config: ConfigView {
             warmup_time: run.config.warmup_time,
@@ -612,12 +616,18 @@ impl Tabular for RunData {
                 ),
             );
         }
-        for (label, t) in [("lr schedule", &r.lr_schedule), ("optimizer", &r.optimizer)] {
-            if let Some(t) = t {
-                let params: Vec<String> =
-                    t.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                kv.add(label, format!("{} {}", t.kind, params.join(" ")).trim_end());
-            }
+        let tagged = |t: &Tagged| {
+            let params: Vec<String> = t.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{} {}", t.kind, params.join(" "))
+                .trim_end()
+                .to_owned()
+        };
+        if let Some(t) = &r.lr_schedule {
+            kv.add("lr schedule", tagged(t));
+            kv.add("learning rate", opt(r.learning_rate));
+        }
+        if let Some(t) = &r.optimizer {
+            kv.add("optimizer", tagged(t));
         }
         kv.head("config");
         let c = &r.config;

@@ -226,6 +226,7 @@ async fn answers_hold_the_facts() {
         assert!(r[key].is_object(), "{key} missing: {r}");
     }
     assert!(r["phase"]["overdue"].is_boolean());
+    assert!(r["learning_rate"].is_number(), "{r}");
     assert_eq!(r["checkpoint"]["hub_state"], "ok");
     assert!(r["model"]["parameters"].as_u64().unwrap() > 0);
 

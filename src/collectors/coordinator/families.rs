@@ -312,6 +312,14 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         None,
         |r| Some(i64::from(r.run.sequence_length())),
     )?;
+    per_run(
+        out,
+        runs,
+        "psyche_run_learning_rate",
+        "The on-chain lr_schedule evaluated at the run's current step (progress.step) as Psyche's get_lr does (constant, linear, cosine, warmup_stable_decay); absent for a schedule Psyche would reject or cannot evaluate",
+        None,
+        |r| r.run.learning_rate(),
+    )?;
     gauge(
         out,
         "psyche_run_checkpoint_info",

@@ -1,7 +1,11 @@
 //! Values computed from decoded data, following Psyche's own helpers (batch-size ramp,
-//! token counts, witness quorum, round ring navigation) and the client-list summaries.
+//! token counts, witness quorum, round ring navigation, learning-rate schedules) and the
+//! client-list summaries.
+
+use std::f64::consts::PI;
 
 use super::layout::NUM_STORED_ROUNDS;
+use super::model::LrSchedule;
 use super::types::{
     ClientState, ClientStateCounts, Config, EpochClient, RegisteredClient, Round, Run, RunDetail,
     RunState,
@@ -66,6 +70,137 @@ impl Config {
             done += run;
         }
         data_index
+    }
+}
+
+/// Linear warmup from `init` at step 0 towards `base` at `warmup_steps` (every schedule's
+/// first phase; only called with `step < warmup_steps`, so the divisor is not 0).
+fn warmup_lr(init: f64, base: f64, step: u32, warmup_steps: u32) -> f64 {
+    init + (base - init) * (f64::from(step) / f64::from(warmup_steps))
+}
+
+/// Half a cosine from `peak` (progress 0) down to `floor` (progress 1).
+fn cosine_lr(floor: f64, peak: f64, progress: f64) -> f64 {
+    let decay = 0.5 * (1.0 + (PI * progress).cos());
+    floor + (peak - floor) * decay
+}
+
+impl LrSchedule {
+    /// The learning rate at `step`, computed as Psyche's `LearningRateSchedule::get_lr`
+    /// (`shared/core/src/definitions.rs` at `0bdb13d9`; the formulas are unchanged since
+    /// `7af9aad2`, which gave WarmupStableDecay its current fields): the same f64
+    /// operations in the same order, so the result is the same bits given the same `cos`.
+    ///
+    /// Phases (w = warmup_steps; every schedule first ramps linearly from
+    /// warmup_init_lr at step 0 to base_lr at w):
+    /// - Constant: base_lr from w on.
+    /// - Linear: from base_lr at w straight to final_lr at total_steps, then final_lr.
+    /// - Cosine: final_lr + (base_lr − final_lr)·½(1 + cos(π·(step − w)/(total_steps − w)))
+    ///   from w on. Psyche does not clamp it: past total_steps the cosine rises again, and
+    ///   so does this value.
+    /// - WarmupStableDecay: base_lr for stable_steps, a half cosine from base_lr to
+    ///   cosine_decay_final_lr over cosine_decay_steps, a straight line down to
+    ///   linear_decay_final_lr over linear_decay_steps, then linear_decay_final_lr.
+    ///
+    /// `None` where Psyche gives no learning rate: a tag this decoder does not know; a
+    /// WarmupStableDecay whose final LRs are not base_lr ≥ cosine_decay_final_lr ≥
+    /// linear_decay_final_lr (Psyche asserts that at every step, so it panics; NaN fails
+    /// it too); a step sum or difference that leaves u32 (Psyche's u32 arithmetic panics
+    /// there in a debug build and wraps to a meaningless value in a release build; only a
+    /// Cosine with total_steps < warmup_steps or a WarmupStableDecay whose phases add up
+    /// past u32::MAX can get there); and any non-finite result (a Cosine with total_steps =
+    /// warmup_steps divides by 0 from step w on, giving NaN; NaN or infinite parameters).
+    /// Divisions by a zero warmup or decay length never happen: those phases are empty.
+    pub fn lr_at(&self, step: u32) -> Option<f64> {
+        let lr = match *self {
+            LrSchedule::Constant {
+                base_lr,
+                warmup_init_lr,
+                warmup_steps,
+            } => {
+                if step < warmup_steps {
+                    warmup_lr(warmup_init_lr, base_lr, step, warmup_steps)
+                } else {
+                    base_lr
+                }
+            }
+            LrSchedule::Linear {
+                base_lr,
+                warmup_init_lr,
+                final_lr,
+                warmup_steps,
+                total_steps,
+            } => {
+                if step < warmup_steps {
+                    warmup_lr(warmup_init_lr, base_lr, step, warmup_steps)
+                } else if step < total_steps {
+                    // warmup_steps ≤ step < total_steps: neither difference underflows.
+                    let done = f64::from(step - warmup_steps);
+                    let span = f64::from(total_steps - warmup_steps);
+                    base_lr + (final_lr - base_lr) * (done / span)
+                } else {
+                    final_lr
+                }
+            }
+            LrSchedule::Cosine {
+                base_lr,
+                warmup_init_lr,
+                final_lr,
+                warmup_steps,
+                total_steps,
+            } => {
+                if step < warmup_steps {
+                    warmup_lr(warmup_init_lr, base_lr, step, warmup_steps)
+                } else {
+                    let span = total_steps.checked_sub(warmup_steps)?;
+                    let progress = f64::from(step - warmup_steps) / f64::from(span);
+                    cosine_lr(final_lr, base_lr, progress)
+                }
+            }
+            LrSchedule::WarmupStableDecay {
+                base_lr,
+                warmup_init_lr,
+                cosine_decay_final_lr,
+                linear_decay_final_lr,
+                warmup_steps,
+                stable_steps,
+                cosine_decay_steps,
+                linear_decay_steps,
+            } => {
+                let ordered = cosine_decay_final_lr <= base_lr
+                    && linear_decay_final_lr <= cosine_decay_final_lr;
+                if !ordered {
+                    return None;
+                }
+                // Each phase end is summed only once the step has reached it, as in
+                // Psyche's chain of comparisons, so a sum overflows exactly where
+                // Psyche's would.
+                'phase: {
+                    if step < warmup_steps {
+                        break 'phase warmup_lr(warmup_init_lr, base_lr, step, warmup_steps);
+                    }
+                    let cosine_start = stable_steps.checked_add(warmup_steps)?;
+                    if step < cosine_start {
+                        break 'phase base_lr;
+                    }
+                    let cosine_end = cosine_start.checked_add(cosine_decay_steps)?;
+                    if step < cosine_end {
+                        let progress =
+                            f64::from(step - cosine_start) / f64::from(cosine_decay_steps);
+                        break 'phase cosine_lr(cosine_decay_final_lr, base_lr, progress);
+                    }
+                    let linear_end = cosine_end.checked_add(linear_decay_steps)?;
+                    if step < linear_end {
+                        let done = f64::from(step - cosine_end) / f64::from(linear_decay_steps);
+                        break 'phase cosine_decay_final_lr
+                            - (cosine_decay_final_lr - linear_decay_final_lr) * done;
+                    }
+                    linear_decay_final_lr
+                }
+            }
+            LrSchedule::Unknown(_) => return None,
+        };
+        Some(lr).filter(|lr| lr.is_finite())
     }
 }
 
@@ -296,6 +431,15 @@ impl Run {
             2 | 3 => Some(2),
             n => Some(((f64::from(n) * WITNESS_QUORUM_RATIO) as u16).max(1)),
         }
+    }
+
+    /// The learning rate at the step in progress: the LLM's schedule at `progress.step`
+    /// ([`LrSchedule::lr_at`]); `None` for a non-LLM model or a schedule Psyche could not
+    /// evaluate. Psyche's clients scale it further during a cold-start warmup
+    /// ([`Run::cold_start_warmup_bounds`]); this is the schedule alone, as Psyche's own
+    /// `lr_schedule.get_lr(step)` and the website's `lr_at_step` give it.
+    pub fn learning_rate(&self) -> Option<f64> {
+        self.model.llm()?.lr_schedule.lr_at(self.progress.step)
     }
 
     /// Psyche's `get_cold_start_warmup_bounds`: (start_step, start_step + cold-start warmup)

@@ -57,7 +57,8 @@
 //! - `types` and `model`: the decoded values and [`DecodeError`];
 //! - `reader`: [`decode_run`], [`decode_instance`];
 //! - `derived`: quantities computed from decoded values (the `impl Run` helpers,
-//!   [`Config::batch_size`], [`ClientStateCounts`], [`RunDetail::new`]);
+//!   [`Config::batch_size`], [`LrSchedule::lr_at`], [`ClientStateCounts`],
+//!   [`RunDetail::new`]);
 //! - `base58`: [`bs58`];
 //! - `encode`: the test encoder (`encode_run`, `encode_instance`), compiled only for unit
 //!   tests and with the `test-support` feature.

@@ -198,6 +198,10 @@ fn flatten(run: &Run) -> BTreeMap<String, Value> {
         "derived.witness_quorum(current_round.witnesses.len)".into(),
         run.witness_quorum().into(),
     );
+    put(
+        "derived.lr_schedule.get_lr(progress.step)".into(),
+        run.learning_rate().into(),
+    );
 
     put(
         format!("{s}model"),
@@ -660,9 +664,6 @@ fn unchecked(key: &str) -> Option<&'static str> {
         k if TYPE_NAMES.contains(&k) => Some("value is a Rust type name, not data"),
         k if k.starts_with("state.coordinator.epoch_state.rounds[i].witnesses[i].") => {
             Some("witness entries are not decoded; only witnesses.len")
-        }
-        "derived.lr_schedule.get_lr(progress.step)" => {
-            Some("learning-rate evaluation is not implemented")
         }
         "derived.config.check()"
         | "derived.is_warmup_just_starting"
@@ -1177,6 +1178,382 @@ fn derived_values() {
     );
 }
 
+/// `schedule.lr_at(step)` for each `(step, want)`, compared bit for bit (`want` = `None`
+/// for no learning rate).
+fn assert_lr(schedule: LrSchedule, cases: &[(u32, Option<f64>)]) {
+    for &(step, want) in cases {
+        let got = schedule.lr_at(step);
+        assert_eq!(
+            got.map(f64::to_bits),
+            want.map(f64::to_bits),
+            "{schedule:?} at step {step}: got {got:?}, want {want:?}"
+        );
+    }
+}
+
+/// `got` is within `rel` of `want`, relatively.
+fn assert_close(got: Option<f64>, want: f64, rel: f64) {
+    let got = got.unwrap_or(f64::NAN);
+    assert!(
+        (got - want).abs() <= rel * want.abs(),
+        "got {got:e}, want {want:e}"
+    );
+}
+
+/// A WarmupStableDecay from `[base_lr, warmup_init_lr, cosine_decay_final_lr,
+/// linear_decay_final_lr]` and `[warmup_steps, stable_steps, cosine_decay_steps,
+/// linear_decay_steps]`.
+fn wsd(lrs: [f64; 4], steps: [u32; 4]) -> LrSchedule {
+    let [
+        base_lr,
+        warmup_init_lr,
+        cosine_decay_final_lr,
+        linear_decay_final_lr,
+    ] = lrs;
+    let [
+        warmup_steps,
+        stable_steps,
+        cosine_decay_steps,
+        linear_decay_steps,
+    ] = steps;
+    LrSchedule::WarmupStableDecay {
+        base_lr,
+        warmup_init_lr,
+        cosine_decay_final_lr,
+        linear_decay_final_lr,
+        warmup_steps,
+        stable_steps,
+        cosine_decay_steps,
+        linear_decay_steps,
+    }
+}
+
+// The expected values below are worked out by hand from Psyche's formulas
+// (`shared/core/src/definitions.rs`). Dyadic parameters keep every operation exact,
+// so those compare bit for bit; irrational cosines are checked against their closed
+// form within a few ulps.
+
+#[test]
+fn lr_constant() {
+    let s = LrSchedule::Constant {
+        base_lr: 0.5,
+        warmup_init_lr: 0.25,
+        warmup_steps: 4,
+    };
+    assert_lr(
+        s,
+        &[
+            (0, Some(0.25)),   // warmup_init_lr
+            (1, Some(0.3125)), // 0.25 + 0.25 * 1/4
+            (3, Some(0.4375)), // 0.25 + 0.25 * 3/4
+            (4, Some(0.5)),    // warmup end: base_lr
+            (1000, Some(0.5)),
+            (u32::MAX, Some(0.5)),
+        ],
+    );
+    // No warmup: base_lr from step 0 (Psyche's own edge case); no division by 0.
+    let s = LrSchedule::Constant {
+        base_lr: 0.5,
+        warmup_init_lr: 0.25,
+        warmup_steps: 0,
+    };
+    assert_lr(s, &[(0, Some(0.5)), (7, Some(0.5))]);
+}
+
+#[test]
+fn lr_linear() {
+    let s = LrSchedule::Linear {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: 0.25,
+        warmup_steps: 4,
+        total_steps: 12,
+    };
+    assert_lr(
+        s,
+        &[
+            (0, Some(0.0)),
+            (2, Some(0.5)),      // inside warmup: 0 + 1 * 2/4
+            (4, Some(1.0)),      // warmup end: base_lr
+            (8, Some(0.625)),    // 1 - 0.75 * 4/8
+            (11, Some(0.34375)), // 1 - 0.75 * 7/8
+            (12, Some(0.25)),    // total_steps: final_lr
+            (100, Some(0.25)),   // after: final_lr
+        ],
+    );
+    // Warmup longer than the schedule: the warmup ramp, then final_lr; never a
+    // negative span.
+    let s = LrSchedule::Linear {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: 0.25,
+        warmup_steps: 8,
+        total_steps: 4,
+    };
+    assert_lr(s, &[(4, Some(0.5)), (8, Some(0.25)), (9, Some(0.25))]);
+    // Zero-length schedule: final_lr from step 0.
+    let s = LrSchedule::Linear {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: 0.25,
+        warmup_steps: 0,
+        total_steps: 0,
+    };
+    assert_lr(s, &[(0, Some(0.25)), (5, Some(0.25))]);
+}
+
+#[test]
+fn lr_cosine() {
+    let s = LrSchedule::Cosine {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: 0.25,
+        warmup_steps: 4,
+        total_steps: 12,
+    };
+    assert_lr(
+        s,
+        &[
+            (0, Some(0.0)),
+            (2, Some(0.5)), // inside warmup
+            (4, Some(1.0)), // warmup end: cos 0 = 1, base_lr
+            // Half way: cos(π/2) = 6.1e-17 vanishes in 1 + it, so 0.25 + 0.75 * 0.5.
+            (8, Some(0.625)),
+            (12, Some(0.25)), // total_steps: cos π = -1 exactly, final_lr
+        ],
+    );
+    // A quarter: 0.25 + 0.75 * (2 + √2) / 4.
+    assert_close(s.lr_at(6), 0.25 + 0.75 * (2.0 + 2f64.sqrt()) / 4.0, 1e-15);
+    // Psyche does not clamp after total_steps: the cosine rises again (3π/2 gives
+    // 0.625 again, 2π base_lr).
+    assert_close(s.lr_at(16), 0.625, 1e-15);
+    assert_close(s.lr_at(20), 1.0, 1e-15);
+
+    // total_steps = warmup_steps: 0/0 at the warmup end and x/0 after it give NaN
+    // in Psyche: no learning rate. The warmup ramp before it is fine.
+    let s = LrSchedule::Cosine {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: 0.25,
+        warmup_steps: 4,
+        total_steps: 4,
+    };
+    assert_lr(s, &[(2, Some(0.5)), (4, None), (5, None)]);
+    let s = LrSchedule::Cosine {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: 0.25,
+        warmup_steps: 0,
+        total_steps: 0,
+    };
+    assert_lr(s, &[(0, None), (1, None)]);
+    // total_steps < warmup_steps: Psyche's u32 `total_steps - warmup_steps` overflows
+    // once the warmup is over.
+    let s = LrSchedule::Cosine {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: 0.25,
+        warmup_steps: 8,
+        total_steps: 4,
+    };
+    assert_lr(s, &[(4, Some(0.5)), (8, None), (9, None)]);
+}
+
+#[test]
+fn lr_warmup_stable_decay() {
+    let s = wsd([1.0, 0.0, 0.5, 0.25], [4, 4, 4, 4]);
+    assert_lr(
+        s,
+        &[
+            (0, Some(0.0)),
+            (2, Some(0.5)),     // inside warmup
+            (4, Some(1.0)),     // warmup end: stable at base_lr
+            (7, Some(1.0)),     // last stable step
+            (8, Some(1.0)),     // cosine start: cos 0 = 1
+            (10, Some(0.75)),   // half way: 0.5 + 0.5 * 0.5
+            (12, Some(0.5)),    // linear start: cosine_decay_final_lr
+            (14, Some(0.375)),  // 0.5 - 0.25 * 2/4
+            (15, Some(0.3125)), // 0.5 - 0.25 * 3/4
+            (16, Some(0.25)),   // end: linear_decay_final_lr
+            (u32::MAX, Some(0.25)),
+        ],
+    );
+    // Three quarters of the cosine: 0.5 + 0.5 * (2 - √2) / 4.
+    assert_close(s.lr_at(11), 0.5 + 0.5 * (2.0 - 2f64.sqrt()) / 4.0, 1e-15);
+
+    // All phases empty (Psyche's own edge case): linear_decay_final_lr at once.
+    let empty = wsd([1.0, 0.0, 0.5, 0.25], [0, 0, 0, 0]);
+    assert_lr(empty, &[(0, Some(0.25)), (9, Some(0.25))]);
+    // Equal final LRs are accepted (the consilience run has them).
+    let flat = wsd([1.0, 0.0, 1.0, 1.0], [4, 4, 4, 4]);
+    assert_lr(flat, &[(10, Some(1.0)), (14, Some(1.0)), (99, Some(1.0))]);
+}
+
+#[test]
+fn lr_rejected_schedules_give_none() {
+    // Psyche asserts cosine_decay_final_lr <= base_lr and linear_decay_final_lr <=
+    // cosine_decay_final_lr on every call, in every phase: it would panic. NaN fails
+    // the assertion too.
+    let steps = [4, 4, 4, 4];
+    let rejected = [
+        wsd([1.0, 0.0, 1.5, 0.25], steps),
+        wsd([1.0, 0.0, 0.5, 0.75], steps),
+        wsd([1.0, 0.0, f64::NAN, 0.25], steps),
+        wsd([f64::NAN, 0.0, 0.5, 0.25], steps),
+    ];
+    for s in rejected {
+        assert_lr(
+            s,
+            &[(0, None), (2, None), (6, None), (10, None), (99, None)],
+        );
+    }
+    // Phases adding up past u32::MAX: fine until Psyche's sum would overflow.
+    let long_stable = wsd([1.0, 0.0, 0.5, 0.25], [4, u32::MAX, 4, 4]);
+    assert_lr(long_stable, &[(2, Some(0.5)), (4, None), (u32::MAX, None)]);
+    let long_decay = wsd([1.0, 0.0, 0.5, 0.25], [4, 4, u32::MAX, 4]);
+    assert_lr(long_decay, &[(6, Some(1.0)), (8, None)]);
+    // Unknown tags have no schedule to evaluate.
+    assert_lr(LrSchedule::Unknown(4), &[(0, None), (100, None)]);
+    assert_lr(LrSchedule::Unknown(u32::MAX), &[(0, None)]);
+    // Non-finite parameters: non-finite results are no learning rate.
+    let infinite = LrSchedule::Constant {
+        base_lr: f64::INFINITY,
+        warmup_init_lr: 0.0,
+        warmup_steps: 4,
+    };
+    assert_lr(infinite, &[(0, None), (4, None)]);
+    let nan = LrSchedule::Linear {
+        base_lr: 1.0,
+        warmup_init_lr: 0.0,
+        final_lr: f64::NAN,
+        warmup_steps: 4,
+        total_steps: 12,
+    };
+    assert_lr(nan, &[(2, Some(0.5)), (4, None), (12, None)]);
+}
+
+#[test]
+fn lr_matches_psyches_own_tests() {
+    // The cases of Psyche's `definitions.rs` tests, with their (relative) tolerance.
+    let constant = LrSchedule::Constant {
+        base_lr: 0.01,
+        warmup_init_lr: 0.001,
+        warmup_steps: 10,
+    };
+    assert_close(constant.lr_at(0), 0.001, 1e-12);
+    assert_close(constant.lr_at(5), 0.001 + (0.01 - 0.001) * 0.5, 1e-12);
+    assert_close(constant.lr_at(10), 0.01, 1e-12);
+    let linear = LrSchedule::Linear {
+        base_lr: 0.01,
+        warmup_init_lr: 0.001,
+        final_lr: 0.0001,
+        warmup_steps: 10,
+        total_steps: 100,
+    };
+    assert_close(linear.lr_at(55), 0.01 + (0.0001 - 0.01) * 0.5, 1e-12);
+    assert_close(linear.lr_at(200), 0.0001, 1e-12);
+    let cosine = LrSchedule::Cosine {
+        base_lr: 0.01,
+        warmup_init_lr: 0.001,
+        final_lr: 0.0,
+        warmup_steps: 10,
+        total_steps: 110,
+    };
+    assert_close(cosine.lr_at(60), 0.005, 1e-12);
+    assert_eq!(cosine.lr_at(110), Some(0.0));
+    let s = wsd([0.01, 0.001, 0.001, 0.0], [10, 60, 110, 20]);
+    assert_close(s.lr_at(69), 0.01, 1e-12);
+    assert_close(s.lr_at(125), 0.0055, 1e-12);
+    assert_close(s.lr_at(180), 0.001, 1e-12);
+    assert_close(s.lr_at(190), 0.0005, 1e-12);
+    assert_eq!(s.lr_at(200), Some(0.0));
+    assert_eq!(s.lr_at(250), Some(0.0));
+}
+
+#[test]
+fn lr_of_every_fixture_run() {
+    // Worked out from each fixture's schedule and step (expected.json lists both).
+    let lr = |name: &str| decode_fixture(name).learning_rate();
+    // Constant, warmup 0, step 0 (all zero).
+    assert_eq!(lr("coord_uninitialized"), Some(0.0));
+    // Cosine 0.0004 / 1e-6 / 4e-5 over 2500 + 22500 steps, at step 18432:
+    // 4e-5 + 3.6e-4 * (1 + cos(π * 15932 / 22500)) / 2.
+    let progress = 15_932.0 / 22_500.0;
+    let want = 4e-5 + 3.6e-4 * (1.0 + (std::f64::consts::PI * progress).cos()) / 2.0;
+    assert_close(lr("coord_waiting_hub"), want, 1e-12);
+    // Constant 0.0003 after a 100-step warmup, at step 413.
+    assert_eq!(lr("coord_warmup_p2p"), Some(0.0003));
+    // WarmupStableDecay at step 654321: stable (2000 + 800000 steps), base_lr.
+    assert_eq!(lr("coord_train_37"), Some(0.0006));
+    // Constant 0.001 without warmup, at step 10000.
+    assert_eq!(lr("coord_finished"), Some(0.001));
+    // Cosine at step 0: warmup_init_lr 0.
+    assert_eq!(lr("psyche_repo_v1"), Some(0.0));
+    // WarmupStableDecay at step 11265: stable (2000 + 161000 steps), base_lr; this is
+    // also expected.json's `derived.lr_schedule.get_lr(progress.step)`.
+    assert_eq!(lr("psyche_repo_v0_consilience"), Some(0.0001));
+}
+
+#[test]
+fn lr_fuzz_never_panics_or_leaves_finite() {
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let edges = [0, 1, 2, 1000, u32::MAX / 2, u32::MAX - 1, u32::MAX];
+    let steps = |rng: &mut XorShift| match rng.below(3) {
+        0 => edges[rng.below(edges.len())],
+        1 => rng.below(2000) as u32,
+        _ => rng.next() as u32,
+    };
+    let lrs = [
+        0.0,
+        1e-6,
+        3e-4,
+        1.0,
+        -1.0,
+        f64::INFINITY,
+        f64::NAN,
+        f64::MAX,
+    ];
+    let lr = |rng: &mut XorShift| {
+        if rng.below(2) == 0 {
+            lrs[rng.below(lrs.len())]
+        } else {
+            f64::from_bits(rng.next())
+        }
+    };
+    for _ in 0..20_000 {
+        let s = match rng.below(5) {
+            0 => LrSchedule::Constant {
+                base_lr: lr(&mut rng),
+                warmup_init_lr: lr(&mut rng),
+                warmup_steps: steps(&mut rng),
+            },
+            1 => LrSchedule::Linear {
+                base_lr: lr(&mut rng),
+                warmup_init_lr: lr(&mut rng),
+                final_lr: lr(&mut rng),
+                warmup_steps: steps(&mut rng),
+                total_steps: steps(&mut rng),
+            },
+            2 => LrSchedule::Cosine {
+                base_lr: lr(&mut rng),
+                warmup_init_lr: lr(&mut rng),
+                final_lr: lr(&mut rng),
+                warmup_steps: steps(&mut rng),
+                total_steps: steps(&mut rng),
+            },
+            3 => wsd(
+                [(); 4].map(|()| lr(&mut rng)),
+                [(); 4].map(|()| steps(&mut rng)),
+            ),
+            _ => LrSchedule::Unknown(rng.next() as u32),
+        };
+        let step = steps(&mut rng);
+        if let Some(v) = s.lr_at(step) {
+            assert!(v.is_finite(), "{s:?} at {step}: {v}");
+        }
+    }
+}
+
 /// The website's `calculateTokens`, one step at a time.
 fn brute_force_sequences(config: &Config, seq_len: u32, steps: u64) -> u64 {
     let mut data_index = 0u64;
@@ -1657,6 +2034,7 @@ fn exercise(run: &Run) {
         run.phase_deadline(),
         run.witness_quorum(),
         run.cold_start_warmup_bounds(),
+        run.learning_rate(),
         run.layout.detail_windows(&run.lists),
     );
     // Bounded: the fuzzed configs may be absurd.
