@@ -335,3 +335,47 @@ async fn bad_input_is_counted_and_skipped() {
     .await;
     assert_eq!(chain.fake.fetches(&later), 1);
 }
+
+/// A run that leaves the active states keeps its last telemetry until max age, then
+/// it disappears; it is no longer listed meanwhile.
+#[tokio::test]
+async fn a_run_that_stops_training_keeps_its_telemetry_until_max_age() {
+    use psyche_exporter::collectors::coordinator::account::{
+        AccountData, Layout, RunState, decode_run, encode_run,
+    };
+    let chain = Chain::start().await;
+    chain.put(&chain.witness(5_000, 1, &report(3, 1.25, 10.0, &[])));
+    let exp = chain.exporter(&["--telemetry.max-age=3s"]).await;
+    exp.metrics_until("the loss", WAIT, |t| {
+        value(t, &chain.series("psyche_run_loss")) == Some(1.25)
+    })
+    .await;
+    let mut run = decode_run(&AccountData::full(fixtures::bytes("coord_train_37"))).unwrap();
+    run.state = RunState::Finished;
+    chain.fake.put_account(
+        &chain.run.account,
+        &chain.run.program,
+        encode_run(&run, Layout::V1),
+    );
+    let finished = format!(
+        "psyche_run_state{{program=\"{}\",run_id=\"{}\",state=\"finished\"}}",
+        chain.run.program, chain.run.run_id
+    );
+    let text = exp
+        .metrics_until("the run finished", WAIT, |t| {
+            value(t, &finished) == Some(1.0)
+        })
+        .await;
+    let lists = chain.fake.calls("getSignaturesForAddress");
+    assert_eq!(
+        value(&text, &chain.series("psyche_run_loss")),
+        Some(1.25),
+        "kept after the run left the active states"
+    );
+    exp.metrics_until("the loss gone after max age", WAIT, |t| {
+        value(t, &chain.series("psyche_run_loss")).is_none()
+    })
+    .await;
+    // At most the poll in flight when the state changed listed it again.
+    assert!(chain.fake.calls("getSignaturesForAddress") <= lists + 1);
+}
