@@ -10,7 +10,7 @@
 use std::time::{Duration, SystemTime};
 
 /// Every `kind` label value, in the order the health encoder emits them.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     "timeout",
     "http",
     "status",
@@ -18,6 +18,7 @@ pub const KINDS: [&str; 7] = [
     "decode",
     "rpc",
     "missing",
+    "too_large",
 ];
 
 /// Why one upstream request, or a whole poll, failed.
@@ -78,6 +79,14 @@ pub enum CollectError {
         /// What was looked for.
         what: String,
     },
+    /// A response body longer than its cap: dropped unread, with its connection.
+    #[error("{what}: response larger than {limit} bytes; not read")]
+    TooLarge {
+        /// What was being fetched.
+        what: String,
+        /// The cap.
+        limit: usize,
+    },
 }
 
 impl CollectError {
@@ -91,6 +100,7 @@ impl CollectError {
             CollectError::Decode { .. } => "decode",
             CollectError::Rpc { .. } => "rpc",
             CollectError::Missing { .. } => "missing",
+            CollectError::TooLarge { .. } => "too_large",
         }
     }
 
@@ -204,6 +214,10 @@ mod tests {
                 message: "b".into(),
             },
             CollectError::Missing { what: "a".into() },
+            CollectError::TooLarge {
+                what: "a".into(),
+                limit: 1,
+            },
         ];
         let kinds: Vec<_> = all.iter().map(CollectError::kind).collect();
         assert_eq!(kinds, KINDS);

@@ -13,7 +13,8 @@
 //!   [`collectors::coordinator`] the training runs, [`collectors::pool`] the mining pool,
 //!   [`collectors::treasurer`] the run treasuries, [`collectors::huggingface`] the Hub
 //!   models; [`collectors::checkpoints`] joins the runs and the Hub at scrape time.
-//! - [`rpc`]: the Solana JSON-RPC transport shared by Solana-side collectors.
+//! - [`rpc`]: the Solana JSON-RPC transport shared by Solana-side collectors;
+//!   [`limits`]: body caps and rate-limit back-off, shared by every upstream client.
 //! - [`health`]: the one encoder of `psyche_exporter_*` for every collector.
 //! - [`exposition`]: family helpers and OpenMetrics/0.0.4 negotiation.
 //! - [`http`]: HTTP endpoints; [`logging`]: logfmt/JSON logs.
@@ -36,6 +37,7 @@ mod fixtures;
 pub mod flags;
 pub mod health;
 pub mod http;
+pub mod limits;
 pub mod logging;
 pub mod memory;
 pub mod poller;

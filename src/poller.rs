@@ -37,6 +37,13 @@ pub trait Collector: Send + Sync + 'static {
     fn poll(&self) -> impl Future<Output = Result<Self::Snapshot, CollectError>> + Send;
     /// Render a snapshot. Pure: no I/O, no clock.
     fn encode(snapshot: &Self::Snapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result;
+    /// Until when its upstream asked to be left alone (`Retry-After`), if it did:
+    /// the poller skips polls until then (no request, no error counted, the last
+    /// snapshot kept until max age). Collectors that back off per endpoint
+    /// themselves leave this `None`.
+    fn backoff(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// Cumulative counters of one collector, shared between the collector (which
@@ -528,6 +535,10 @@ impl<K: Eq + Hash, V> Retained<K, V> {
 
 /// Run one poll of `collector` under `deadline` and publish the result.
 pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Duration) {
+    if let Some(until) = collector.backoff() {
+        skip(slot, until);
+        return;
+    }
     let started = Instant::now();
     slot.stats.take_attempt();
     let result = match tokio::time::timeout(deadline, collector.poll()).await {
@@ -600,6 +611,38 @@ pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Du
             }
         }
     }
+}
+
+/// Publish a skipped poll: the upstream asked to be left alone until `until`. The
+/// error that set it was counted when it happened; the skip counts nothing.
+fn skip<C: Collector>(slot: &Slot<C>, until: Instant) {
+    let previous = slot.observation();
+    let wait = until.saturating_duration_since(Instant::now()).as_secs();
+    let outcome = Outcome::Failed {
+        kind: "rate_limited",
+        message: format!("rate limited: waiting {wait}s more, as the upstream asked (Retry-After)"),
+    };
+    if !matches!(
+        previous.last_attempt.as_ref().map(|a| &a.outcome),
+        Some(Outcome::Failed {
+            kind: "rate_limited",
+            ..
+        })
+    ) {
+        tracing::warn!(
+            collector = C::NAME,
+            wait_seconds = wait,
+            "upstream asked to back off; polls skipped until then"
+        );
+    }
+    slot.publish(Observation {
+        last_good: previous.last_good.clone(),
+        last_attempt: Some(Attempt {
+            finished: SystemTime::now(),
+            duration: Duration::ZERO,
+            outcome,
+        }),
+    });
 }
 
 /// Log on change, count everything: a warning when a collector starts
@@ -748,6 +791,53 @@ mod tests {
             !text.contains("id=\"2\""),
             "entities gone upstream are gone here: {text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_poll_is_skipped_while_the_upstream_asked_to_back_off() {
+        #[derive(Debug)]
+        struct Limited {
+            polls: AtomicU64,
+            until: Mutex<Option<Instant>>,
+        }
+        impl Collector for Limited {
+            const NAME: &'static str = "limited";
+            type Snapshot = u64;
+            async fn poll(&self) -> Result<u64, CollectError> {
+                Ok(self.polls.fetch_add(1, Ordering::SeqCst) + 1)
+            }
+            fn encode(_: &u64, _: &mut DescriptorEncoder<'_>) -> fmt::Result {
+                Ok(())
+            }
+            fn backoff(&self) -> Option<Instant> {
+                *lock(&self.until)
+            }
+        }
+        let c = Limited {
+            polls: AtomicU64::new(0),
+            until: Mutex::new(None),
+        };
+        let slot: Arc<Slot<Limited>> = Slot::new(
+            Stats::new("limited"),
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+        );
+        poll_once(&c, &slot, Duration::from_secs(1)).await;
+        *lock(&c.until) = Some(Instant::now() + Duration::from_secs(600));
+        poll_once(&c, &slot, Duration::from_secs(1)).await;
+        poll_once(&c, &slot, Duration::from_secs(1)).await;
+        assert_eq!(
+            c.polls.load(Ordering::SeqCst),
+            1,
+            "no poll while backing off"
+        );
+        let status = slot.status();
+        assert_eq!(status.state(), "failing");
+        assert!(status.fresh, "the last snapshot is still served");
+        assert!(status.last_error().unwrap_or("").contains("waiting"));
+        assert_eq!(slot.fresh().as_deref(), Some(&1));
+        let errors: u64 = slot.stats().errors().iter().map(|(_, n)| n).sum();
+        assert_eq!(errors, 0, "a skip counts no error");
     }
 
     #[tokio::test]

@@ -14,8 +14,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -24,17 +24,17 @@ use solana_rpc_client::rpc_sender::{RpcSender, RpcTransportStats};
 use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind as ClientErrorKind};
 use solana_rpc_client_api::request::{RpcError, RpcRequest, RpcResponseErrorData};
 
-use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
+use solana_account_decoder_client_types::{
+    UiAccount, UiAccountData, UiAccountEncoding, UiDataSliceConfig,
+};
 use solana_pubkey::Pubkey;
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
 use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 
 use crate::error::{CollectError, error_chain};
+pub use crate::limits::Backoff;
+use crate::limits::{read_capped, wait_after_429};
 use crate::poller::Stats;
-
-/// The longest `Retry-After` we honour; a broken header must not silence an
-/// endpoint for days.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// JSON-RPC "node is unhealthy" (Agave's `JSON_RPC_SERVER_ERROR_NODE_UNHEALTHY`).
 pub const NODE_UNHEALTHY: i64 = -32005;
@@ -115,26 +115,6 @@ struct Transport {
     next_id: std::sync::atomic::AtomicU64,
 }
 
-/// When an endpoint told us to come back, shared between its transport
-/// (which learns it) and its collector (which skips the endpoint until then).
-#[derive(Debug, Default)]
-pub struct Backoff {
-    until: Mutex<Option<Instant>>,
-}
-
-impl Backoff {
-    /// Whether requests should wait, and until when.
-    pub fn active(&self) -> Option<Instant> {
-        let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
-        until.filter(|u| *u > Instant::now())
-    }
-
-    fn set(&self, wait: Duration) {
-        let until = Instant::now() + wait.min(MAX_RETRY_AFTER);
-        *self.until.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
-    }
-}
-
 /// A typed RPC client for one endpoint, over [`Transport`].
 pub struct Rpc {
     /// The typed client.
@@ -173,6 +153,53 @@ impl Rpc {
             backoff,
             url,
         }
+    }
+}
+
+/// An account's data, base64 (and zstd) undone, of at most `max` bytes: more is an
+/// error, never a truncation (a node that ignores `dataSlice` sends other bytes than
+/// asked). A node may answer `base64+zstd` even when `base64` was asked; its output is
+/// inflated into a buffer of `max` bytes at most, so a compression bomb costs `max`
+/// bytes, not what it expands to. Any other encoding is an error.
+pub fn account_bytes(ui: &UiAccount, max: usize) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let UiAccountData::Binary(blob, encoding) = &ui.data else {
+        return Err("account data not in base64".into());
+    };
+    // base64 is 4 characters per 3 bytes: refuse before decoding what cannot fit.
+    let limit = |n: usize| n.saturating_add(2) / 3 * 4 + 4;
+    match encoding {
+        UiAccountEncoding::Base64 => {
+            if blob.len() > limit(max) {
+                return Err(format!("more than the {max} bytes asked for"));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(blob)
+                .map_err(|e| format!("bad base64: {e}"))?;
+            if bytes.len() > max {
+                return Err(format!("more than the {max} bytes asked for"));
+            }
+            Ok(bytes)
+        }
+        UiAccountEncoding::Base64Zstd => {
+            let packed = base64::engine::general_purpose::STANDARD
+                .decode(blob)
+                .map_err(|e| format!("bad base64: {e}"))?;
+            zstd::bulk::decompress(&packed, max)
+                .map_err(|e| format!("zstd data that does not inflate to at most {max} bytes: {e}"))
+        }
+        other => Err(format!("account data encoded as {other:?}")),
+    }
+}
+
+/// The most bytes a JSON-RPC answer of `method` may have. The account methods carry
+/// at most 100 windows of a 119 KB account (about 16 MB as base64) or a program's
+/// small accounts; the others are a few KB.
+pub fn body_cap(method: &str) -> usize {
+    match method {
+        "getMultipleAccounts" | "getProgramAccounts" => 64 << 20,
+        "getSignaturesForAddress" | "getTransaction" => 4 << 20,
+        _ => 1 << 20,
     }
 }
 
@@ -276,16 +303,25 @@ impl RpcSender for Transport {
                 response.headers().get(RETRY_AFTER),
                 std::time::SystemTime::now(),
             );
-            if let Some(wait) = retry_after {
+            // Without a Retry-After the next poll asks again.
+            let wait = wait_after_429(None, retry_after, None);
+            if let Some(wait) = wait {
                 self.backoff.set(wait);
             }
             self.stats.request(&method, 0);
-            return Err(custom(CollectError::RateLimited { what, retry_after }));
+            return Err(custom(CollectError::RateLimited {
+                what,
+                retry_after: wait,
+            }));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| custom(CollectError::from_reqwest(&what, e)))?;
+        let bytes = read_capped(response, body_cap(&method), &what).await;
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.stats.request(&method, 0);
+                return Err(custom(e));
+            }
+        };
         self.stats.request(&method, bytes.len() as u64);
         if !status.is_success() {
             return Err(custom(CollectError::Status {
@@ -405,6 +441,51 @@ mod tests {
         assert_eq!(u.endpoint(), "http://127.0.0.1:8899");
         assert!("ftp://x".parse::<RpcUrl>().is_err());
         assert!("not a url".parse::<RpcUrl>().is_err());
+    }
+
+    fn ui(data: &[u8], zstd: bool) -> UiAccount {
+        use base64::Engine as _;
+        let (bytes, encoding) = if zstd {
+            (
+                zstd::bulk::compress(data, 3).unwrap(),
+                UiAccountEncoding::Base64Zstd,
+            )
+        } else {
+            (data.to_vec(), UiAccountEncoding::Base64)
+        };
+        UiAccount {
+            lamports: 1,
+            data: UiAccountData::Binary(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+                encoding,
+            ),
+            owner: String::new(),
+            executable: false,
+            rent_epoch: 0,
+            space: None,
+        }
+    }
+
+    #[test]
+    fn account_bytes_are_bounded_whatever_the_encoding() {
+        let data = vec![7u8; 552];
+        for zstd in [false, true] {
+            assert_eq!(account_bytes(&ui(&data, zstd), 552), Ok(data.clone()));
+            assert!(account_bytes(&ui(&data, zstd), 551).is_err());
+        }
+        // A bomb: 64 MiB of zeros packs into a few KB; it never inflates past the cap.
+        let bomb = ui(&vec![0u8; 64 << 20], true);
+        let UiAccountData::Binary(blob, _) = &bomb.data else {
+            unreachable!()
+        };
+        assert!(blob.len() < 16 << 10, "{}", blob.len());
+        let err = account_bytes(&bomb, 552).unwrap_err();
+        assert!(err.contains("at most 552 bytes"), "{err}");
+        let json = UiAccount {
+            data: UiAccountData::LegacyBinary("abc".into()),
+            ..ui(&data, false)
+        };
+        assert!(account_bytes(&json, 552).is_err());
     }
 
     #[test]

@@ -43,7 +43,7 @@ use crate::error::CollectError;
 use crate::exposition::gauge;
 use crate::flags::{RpcUrlParser, check_timing, max_age, parse_duration};
 use crate::poller::{Collector, Stats, lock};
-use crate::rpc::{Rpc, RpcUrl};
+use crate::rpc::{Rpc, RpcUrl, account_bytes};
 
 /// The mainnet mining-pool deployment (the declared id in the sources is another).
 pub const PROGRAM_MAINNET: &str = "PsyMP8fXEEMo2C6C84s8eXuRUrvzQnZyquyjipDRohf";
@@ -412,10 +412,7 @@ pub(crate) fn learn_decimals(
             });
             continue;
         };
-        let decoded = ui
-            .data
-            .decode()
-            .ok_or_else(|| "undecodable account data".to_owned())
+        let decoded = account_bytes(&ui, token::MAX_TOKEN_ACCOUNT_SIZE)
             .and_then(|d| token::decode_mint_decimals(&ui.owner, &d).map_err(|e| e.to_string()));
         match decoded {
             Ok(decimals) => {
@@ -445,13 +442,9 @@ pub(crate) fn vault_amount(
         });
         return None;
     };
-    let decoded = ui
-        .data
-        .decode()
-        .ok_or_else(|| "undecodable account data".to_owned())
-        .and_then(|d| {
-            token::decode_token_amount(&ui.owner, &d, mint, authority).map_err(|e| e.to_string())
-        });
+    let decoded = account_bytes(&ui, token::MAX_TOKEN_ACCOUNT_SIZE).and_then(|d| {
+        token::decode_token_amount(&ui.owner, &d, mint, authority).map_err(|e| e.to_string())
+    });
     match decoded {
         Ok(amount) => Some(amount),
         Err(message) => {
@@ -495,9 +488,7 @@ impl MiningPool {
             let decoded = if ui.owner != program.to_string() {
                 Err(format!("owned by {}, not the pool program", ui.owner))
             } else {
-                ui.data
-                    .decode()
-                    .ok_or_else(|| "undecodable account data".to_owned())
+                account_bytes(&ui, POOL_ACCOUNT_SIZE)
                     .and_then(|d| decode_pool(&d).map_err(|e| e.to_string()))
             };
             match decoded {
@@ -596,6 +587,10 @@ impl Collector for MiningPool {
 
     fn encode(s: &PoolSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
         encode_pools(s, out)
+    }
+
+    fn backoff(&self) -> Option<std::time::Instant> {
+        self.rpc.backoff.active()
     }
 }
 

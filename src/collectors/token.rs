@@ -25,6 +25,9 @@ pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey =
 pub const TOKEN_ACCOUNT_SIZE: usize = 165;
 /// Size of a classic mint; Token-2022 mints with extensions are longer.
 pub const MINT_SIZE: usize = 82;
+/// The most bytes a token account or mint is read with: Token-2022 extensions make
+/// them longer than the base layouts, never this long.
+pub const MAX_TOKEN_ACCOUNT_SIZE: usize = 16 << 10;
 
 /// The associated token account of `owner` for `mint` under the classic Token program.
 pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey) -> Pubkey {

@@ -48,7 +48,7 @@ use crate::error::CollectError;
 use crate::exposition::gauge;
 use crate::flags::{RpcUrlParser, check_timing, max_age, parse_duration};
 use crate::poller::{Collector, Slot, Stats};
-use crate::rpc::{Rpc, RpcUrl};
+use crate::rpc::{Rpc, RpcUrl, account_bytes};
 
 /// The treasurer deployment.
 pub const PROGRAM: &str = "EnU7DRx5az5YWxaxgqEGbXSYtudcfnjXewyBRRZCjJPw";
@@ -330,10 +330,7 @@ impl Treasurer {
             .await?;
         let mut out = Vec::new();
         for (address, ui) in found {
-            let decoded = ui
-                .data
-                .decode()
-                .ok_or_else(|| "undecodable account data".to_owned())
+            let decoded = account_bytes(&ui, RUN_ACCOUNT_SIZE)
                 .and_then(|d| decode_run(&d).map_err(|e| e.to_string()));
             match decoded {
                 Ok(run) => out.push((address, run)),
@@ -392,10 +389,7 @@ impl Collector for Treasurer {
                 tracing::debug!(treasurer_run = %address, "coordinator instance freed; not linked");
                 continue;
             };
-            let decoded = instance
-                .data
-                .decode()
-                .ok_or_else(|| "undecodable account data".to_owned())
+            let decoded = account_bytes(&instance, coordinator_account::INSTANCE_ACCOUNT_SIZE)
                 .and_then(|d| coordinator_account::decode_instance(&d).map_err(|e| e.to_string()));
             let linked = match decoded {
                 Ok(i) => i,
@@ -447,6 +441,10 @@ impl Collector for Treasurer {
 
     fn encode(s: &TreasurerSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
         encode_treasuries(&s.runs, out)
+    }
+
+    fn backoff(&self) -> Option<std::time::Instant> {
+        self.rpc.backoff.active()
     }
 }
 

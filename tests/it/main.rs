@@ -11,6 +11,7 @@ mod coordinator;
 mod docs;
 mod e2e;
 mod exposition;
+mod hostile;
 mod huggingface;
 mod pool;
 mod solana;

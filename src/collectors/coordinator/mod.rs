@@ -55,7 +55,7 @@ use crate::collectors::spec::{Built, Context, Spec};
 use crate::error::CollectError;
 use crate::flags::{RpcUrlParser, check_timing, max_age, parse_anchored_regex, parse_duration};
 use crate::poller::{Collector, Retained, Stamp, Stats, lock};
-use crate::rpc::{MAX_ACCOUNTS_PER_CALL, Rpc, RpcUrl};
+use crate::rpc::{MAX_ACCOUNTS_PER_CALL, Rpc, RpcUrl, account_bytes};
 
 use account::{AccountData, Layout, Run, RunDetail, Window};
 
@@ -263,10 +263,7 @@ impl Coordinator {
             .await?;
         let mut targets = Vec::new();
         for (address, ui) in found {
-            let decoded = ui
-                .data
-                .decode()
-                .ok_or_else(|| "undecodable account data".to_owned())
+            let decoded = account_bytes(&ui, account::INSTANCE_ACCOUNT_SIZE)
                 .and_then(|bytes| account::decode_instance(&bytes).map_err(|e| e.to_string()));
             let instance = match decoded {
                 Ok(i) => i,
@@ -331,13 +328,12 @@ impl Coordinator {
         let mut out = Vec::new();
         for (target, ui) in targets.iter().cloned().zip(headers) {
             let Some(ui) = ui else { continue };
-            let Some(bytes) = ui.data.decode() else {
-                out.push((
-                    target,
-                    AccountData::full(Vec::new()),
-                    Err("undecodable account data".into()),
-                ));
-                continue;
+            let bytes = match account_bytes(&ui, header.len) {
+                Ok(bytes) => bytes,
+                Err(message) => {
+                    out.push((target, AccountData::full(Vec::new()), Err(message)));
+                    continue;
+                }
             };
             if ui.owner != target.program.to_string() {
                 out.push((
@@ -373,9 +369,15 @@ impl Coordinator {
                 let slices = self
                     .fetch_window(&addresses, *window, UiAccountEncoding::Base64)
                     .await?;
-                for ((_, data), ui) in group.iter_mut().zip(slices) {
-                    if let Some(bytes) = ui.and_then(|ui| ui.data.decode()) {
-                        data.extend([(window.offset, bytes)]);
+                for ((target, data), ui) in group.iter_mut().zip(slices) {
+                    match ui.map(|ui| account_bytes(&ui, window.len)) {
+                        Some(Ok(bytes)) => data.extend([(window.offset, bytes)]),
+                        // Left out: the decoder names the missing window.
+                        Some(Err(message)) => self.stats.record(&CollectError::Decode {
+                            what: format!("coordinator account {} (state)", target.account),
+                            message,
+                        }),
+                        None => {}
                     }
                 }
             }
@@ -427,11 +429,14 @@ impl Coordinator {
                     )
                     .await?;
                 for ((i, _), ui) in members.iter().zip(slices) {
-                    if let (Some(packed), Some(slot)) = (
-                        ui.and_then(|ui| Packed::new(&ui, offset, len)),
-                        extra.get_mut(*i),
-                    ) {
-                        slot.push(packed);
+                    let Some(ui) = ui else { continue };
+                    match (Packed::new(&ui, offset, len), extra.get_mut(*i)) {
+                        (Ok(packed), Some(slot)) => slot.push(packed),
+                        (Err(message), Some(_)) => self.stats.record(&CollectError::Decode {
+                            what: format!("coordinator account {} (detail)", batch[*i].0.account),
+                            message,
+                        }),
+                        _ => {}
                     }
                 }
             }
@@ -450,7 +455,15 @@ impl Coordinator {
         let mut unzstd = Unzstd::new();
         for ((target, data, _), windows) in runs.iter().zip(extra) {
             let mut data = data.clone();
-            data.extend(windows.into_iter().filter_map(|w| unzstd.unpack(w)));
+            for w in windows {
+                match unzstd.unpack(w) {
+                    Ok(window) => data.extend([window]),
+                    Err(message) => self.stats.record(&CollectError::Decode {
+                        what: format!("coordinator account {} (detail)", target.account),
+                        message,
+                    }),
+                }
+            }
             match account::decode_run(&data) {
                 Ok(Run {
                     detail: Some(detail),
@@ -478,20 +491,20 @@ struct Packed {
 }
 
 impl Packed {
-    /// The window at `offset` of at most `len` bytes in `ui`; `None` if its
-    /// data is not base64.
-    fn new(ui: &UiAccount, offset: usize, len: usize) -> Option<Packed> {
+    /// The window at `offset` of at most `len` bytes in `ui`; an error if its
+    /// data is not base64, or plain and longer than `len`.
+    fn new(ui: &UiAccount, offset: usize, len: usize) -> Result<Packed, String> {
         use base64::Engine as _;
         let (zstd, bytes) = match &ui.data {
             UiAccountData::Binary(blob, UiAccountEncoding::Base64Zstd) => (
                 true,
                 base64::engine::general_purpose::STANDARD
                     .decode(blob)
-                    .ok()?,
+                    .map_err(|e| format!("bad base64: {e}"))?,
             ),
-            data => (false, data.decode()?),
+            _ => (false, account_bytes(ui, len)?),
         };
-        Some(Packed {
+        Ok(Packed {
             offset,
             len,
             zstd,
@@ -510,15 +523,26 @@ impl Unzstd {
         Unzstd(zstd::bulk::Decompressor::new().ok())
     }
 
-    /// `(offset, bytes)` of a window; `None` if it does not decompress or
-    /// holds more than was asked for (a node ignoring `dataSlice`).
-    fn unpack(&mut self, w: Packed) -> Option<(usize, Vec<u8>)> {
+    /// `(offset, bytes)` of a window; an error if it does not decompress into
+    /// at most the window's length (a bomb, or a node ignoring `dataSlice`).
+    fn unpack(&mut self, w: Packed) -> Result<(usize, Vec<u8>), String> {
         let bytes = if w.zstd {
-            self.0.as_mut()?.decompress(&w.bytes, w.len).ok()?
+            self.0
+                .as_mut()
+                .ok_or("no zstd context")?
+                .decompress(&w.bytes, w.len)
+                .map_err(|e| {
+                    format!(
+                        "zstd data that does not inflate to at most {} bytes: {e}",
+                        w.len
+                    )
+                })?
+        } else if w.bytes.len() <= w.len {
+            w.bytes
         } else {
-            Some(w.bytes).filter(|b| b.len() <= w.len)?
+            return Err(format!("more than the {} bytes asked for", w.len));
         };
-        Some((w.offset, bytes))
+        Ok((w.offset, bytes))
     }
 }
 
@@ -637,6 +661,10 @@ impl Collector for Coordinator {
     fn encode(s: &CoordinatorSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
         families::encode_runs(&s.runs, out)
     }
+
+    fn backoff(&self) -> Option<std::time::Instant> {
+        self.rpc.backoff.active()
+    }
 }
 
 #[cfg(test)]
@@ -675,6 +703,7 @@ mod tests {
                     assert_eq!(offset, 40);
                     bytes
                 })
+                .ok()
         };
         // Several windows through one context.
         for len in [5000, 17, 0] {

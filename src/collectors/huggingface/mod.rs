@@ -51,6 +51,7 @@ use crate::collectors::coordinator::account::Checkpoint;
 use crate::collectors::spec::{Built, Context, Spec};
 use crate::error::CollectError;
 use crate::flags::{check_timing, max_age, parse_duration};
+use crate::limits::{self, RateLimit, read_capped};
 use crate::poller::Slot;
 use crate::poller::{Collector, Retained, Stamp, Stats, lock};
 
@@ -74,9 +75,9 @@ const EXPAND: [&str; 8] = [
 
 /// A bound on `Link` pages per listing, so a looping `next` cannot hold a poll.
 const MAX_PAGES: usize = 200;
-/// The longest wait after a 429 we honour; a broken header must not silence the
-/// collector for days.
-const MAX_WAIT: Duration = Duration::from_secs(600);
+/// The most bytes a Hub answer may have (a page of 100 models, one model with its
+/// files, a page of commits are each well under a megabyte).
+const MAX_BODY: usize = 16 << 20;
 /// The wait after a 429 that says nothing about when to come back.
 const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 
@@ -467,40 +468,10 @@ pub fn valid_repo_id(id: &str) -> bool {
     matches!(id.split_once('/'), Some((owner, name)) if part(owner) && part(name))
 }
 
-/// `RateLimit: "api";r=<remaining>;t=<seconds to reset>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct RateLimit {
-    remaining: Option<u64>,
-    reset: Option<u64>,
-}
-
-impl RateLimit {
-    fn parse(text: &str) -> Option<RateLimit> {
-        let mut out = RateLimit::default();
-        for part in text.split(';').map(str::trim) {
-            if let Some(r) = part.strip_prefix("r=") {
-                out.remaining = r.trim().parse().ok();
-            } else if let Some(t) = part.strip_prefix("t=") {
-                out.reset = t.trim().parse().ok();
-            }
-        }
-        (out != RateLimit::default()).then_some(out)
-    }
-}
-
-/// How long to leave the Hub alone after a 429: until the window resets when
-/// `RateLimit` says nothing is left, else `Retry-After`, else the reset, else a minute.
+/// How long to leave the Hub alone after a 429 (the shared rule, a minute when it
+/// says nothing).
 fn wait_after_429(limit: Option<RateLimit>, retry_after: Option<Duration>) -> Duration {
-    let reset = limit
-        .and_then(|l| l.reset)
-        .map(|t| Duration::from_secs(t + 1));
-    let exhausted = limit.is_some_and(|l| l.remaining == Some(0));
-    let wait = match (exhausted, reset, retry_after) {
-        (true, Some(r), _) | (_, _, Some(r)) | (_, Some(r), None) => Some(r),
-        _ => None,
-    };
-    wait.map_or(DEFAULT_WAIT, |w| w.max(Duration::from_secs(1)))
-        .min(MAX_WAIT)
+    limits::wait_after_429(limit, retry_after, Some(DEFAULT_WAIT)).unwrap_or(DEFAULT_WAIT)
 }
 
 /// The `rel="next"` target of a `Link` header, resolved against `base`.
@@ -644,7 +615,7 @@ impl HuggingFace {
             let retry_after =
                 crate::error::retry_after(headers.get(RETRY_AFTER), std::time::SystemTime::now());
             let wait = wait_after_429(limit, retry_after);
-            lock(&self.memory).backoff_until = Some(Instant::now() + wait);
+            lock(&self.memory).backoff_until = Instant::now().checked_add(wait);
             self.stats.request(method, 0);
             return Err(CollectError::RateLimited {
                 what: what.to_owned(),
@@ -652,10 +623,13 @@ impl HuggingFace {
             });
         }
         let next = next_link(headers, &url);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| CollectError::from_reqwest(what, e))?;
+        let body = match read_capped(response, MAX_BODY, what).await {
+            Ok(body) => body,
+            Err(e) => {
+                self.stats.request(method, 0);
+                return Err(e);
+            }
+        };
         self.stats.request(method, body.len() as u64);
         match status.as_u16() {
             401 | 403 => return Ok(Fetched::Unauthorized),
@@ -967,7 +941,7 @@ mod tests {
         assert_eq!(wait_after_429(None, None), DEFAULT_WAIT);
         assert_eq!(
             wait_after_429(None, Some(Duration::from_secs(86_400))),
-            MAX_WAIT
+            limits::MAX_WAIT
         );
         assert_eq!(RateLimit::parse("garbage"), None);
     }

@@ -34,7 +34,7 @@
 //!
 //! Failure behaviour: a failed listing or fetch is counted under its kind and skips
 //! that run or signature for this poll (the poll is partial); a 429 stops the poll's
-//! requests and its `Retry-After` is honoured by later polls; a transaction that does
+//! requests and the poller skips polls until its `Retry-After` has passed; a transaction that does
 //! not decode is a `decode` error and is skipped. State is updated as each answer
 //! arrives, so a poll cut by its deadline keeps what it read.
 
@@ -383,23 +383,6 @@ impl Telemetry {
         Some(active)
     }
 
-    /// Whether the endpoint asked us to wait; counts the skip once per poll.
-    fn backing_off(&self) -> bool {
-        match self.rpc.backoff.active() {
-            Some(until) => {
-                self.stats.incomplete(format!(
-                    "{}: waiting {}s more as the endpoint asked (Retry-After)",
-                    self.rpc.url.endpoint(),
-                    until
-                        .saturating_duration_since(std::time::Instant::now())
-                        .as_secs()
-                ));
-                true
-            }
-            None => false,
-        }
-    }
-
     async fn list(&self, account: Pubkey) -> Result<Vec<Listed>, CollectError> {
         let (until, limit) = {
             let state = lock(&self.state);
@@ -717,7 +700,7 @@ impl Collector for Telemetry {
                 .stats
                 .incomplete("no fresh run list from the coordinator collector".into()),
             Some(active) => {
-                if !active.is_empty() && !self.backing_off() {
+                if !active.is_empty() {
                     self.read(&active).await;
                 }
             }
@@ -727,5 +710,9 @@ impl Collector for Telemetry {
 
     fn encode(snapshot: &TelemetrySnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
         families::encode(snapshot, out)
+    }
+
+    fn backoff(&self) -> Option<std::time::Instant> {
+        self.rpc.backoff.active()
     }
 }

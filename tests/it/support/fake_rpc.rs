@@ -39,6 +39,10 @@ pub enum Reply {
     Malformed,
     /// The normal answer, after a delay.
     Slow(Duration),
+    /// HTTP 200 and a JSON-RPC answer that never ends.
+    Endless,
+    /// HTTP 200 announcing 100,000 bytes, then the connection reset after a few.
+    Reset,
 }
 
 /// An account the fake node holds.
@@ -48,6 +52,11 @@ pub struct StoredAccount {
     pub owner: String,
     /// The account data.
     pub data: Vec<u8>,
+    /// A zstd frame sent instead of the data, as `base64+zstd` whatever was asked
+    /// (or, with `bomb_zstd_only`, only when `base64+zstd` was asked).
+    pub bomb: Option<Arc<Vec<u8>>>,
+    /// See `bomb`.
+    pub bomb_zstd_only: bool,
 }
 
 /// A version-0 message's address-table lookup and the addresses it loads.
@@ -183,8 +192,39 @@ impl FakeRpc {
             StoredAccount {
                 owner: owner.to_owned(),
                 data,
+                bomb: None,
+                bomb_zstd_only: false,
             },
         );
+    }
+
+    /// Answer for the account at `address` (which must exist) a zstd frame of
+    /// `inflated` zero bytes, as `base64+zstd` whatever encoding or slice was asked:
+    /// a few KB on the wire.
+    pub fn put_bomb(&self, address: &str, inflated: usize) {
+        self.bomb(address, inflated, false);
+    }
+
+    /// The same, only for requests that ask for `base64+zstd` (the detail tier).
+    pub fn put_zstd_bomb(&self, address: &str, inflated: usize) {
+        self.bomb(address, inflated, true);
+    }
+
+    fn bomb(&self, address: &str, inflated: usize, zstd_only: bool) {
+        use std::io::Write as _;
+        let mut encoder = zstd::stream::Encoder::new(Vec::new(), 19).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = inflated;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            encoder.write_all(&zeros[..n]).unwrap();
+            left -= n;
+        }
+        let frame = Arc::new(encoder.finish().unwrap());
+        if let Some(account) = self.state.accounts.lock().unwrap().get_mut(address) {
+            account.bomb = Some(frame);
+            account.bomb_zstd_only = zstd_only;
+        }
     }
 
     /// Hold a confirmed transaction (listed by every address it names).
@@ -275,6 +315,38 @@ async fn handle(State(state): State<Arc<FakeState>>, body: Bytes) -> Response {
         Reply::Slow(delay) => {
             tokio::time::sleep(delay).await;
             normal(&state, id, &method, &params)
+        }
+        Reply::Endless => {
+            let head = futures_util::stream::once(async move {
+                Ok::<_, std::io::Error>(Bytes::from(format!(
+                    "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":[\""
+                )))
+            });
+            let tail = futures_util::stream::repeat_with(|| {
+                Ok::<_, std::io::Error>(Bytes::from_static(&[b'A'; 65536]))
+            });
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                axum::body::Body::from_stream(futures_util::StreamExt::chain(head, tail)),
+            )
+                .into_response()
+        }
+        Reply::Reset => {
+            let parts = futures_util::stream::iter([
+                Ok(Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"result\"")),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "reset",
+                )),
+            ]);
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CONTENT_LENGTH, "100000"),
+                ],
+                axum::body::Body::from_stream(parts),
+            )
+                .into_response()
         }
         Reply::RpcError {
             code,
@@ -418,6 +490,21 @@ fn invalid_params(id: Value, message: &str) -> Response {
 /// An account as the RPC renders it, honouring `encoding` and `dataSlice`.
 fn ui_account(account: &StoredAccount, config: &Value) -> Result<Value, String> {
     use base64::Engine as _;
+    let asked_zstd = config.get("encoding").and_then(Value::as_str) == Some("base64+zstd");
+    if let Some(frame) = account
+        .bomb
+        .as_ref()
+        .filter(|_| asked_zstd || !account.bomb_zstd_only)
+    {
+        return Ok(json!({
+            "data": [base64::engine::general_purpose::STANDARD.encode(frame.as_slice()), "base64+zstd"],
+            "executable": false,
+            "lamports": 1_000_000_000u64,
+            "owner": account.owner,
+            "rentEpoch": u64::MAX,
+            "space": account.data.len()
+        }));
+    }
     let mut data: &[u8] = &account.data;
     if let Some(slice) = config.get("dataSlice").filter(|s| !s.is_null()) {
         let offset = slice.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
