@@ -49,8 +49,9 @@ pub use contribute::{ContributeData, LINKS, Link, UnderpopulatedRun, WaitingRun,
 pub use network::{EndpointView, NetworkData, network};
 pub use pool::{PoolView, pool, pool_view};
 pub use run::{
-    CheckpointView, ClientCounts, ClientsView, ConfigView, DataView, ModelView, PhaseView,
-    ProgressView, RewardsView, RunData, RunDetails, Tagged, TreasuryView, WitnessesView, run,
+    CLOSEST_RUNS, CheckpointView, ClientCounts, ClientsView, ConfigView, DataView, ModelView,
+    PhaseView, ProgressView, RewardsView, RunData, RunDetails, Tagged, TreasuryView, WitnessesView,
+    closest_run_ids, no_such_run, run,
 };
 pub use runs::{RunsData, runs};
 pub use text::{ago, si};

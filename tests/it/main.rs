@@ -12,6 +12,7 @@ mod docs;
 mod e2e;
 mod exposition;
 mod huggingface;
+mod mcp;
 mod pool;
 mod solana;
 mod treasurer;
