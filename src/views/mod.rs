@@ -43,7 +43,8 @@ use crate::poller::{Collector, Slot, Status};
 
 pub use crate::collectors::pool::PoolSnapshot;
 pub use checkpoints::{
-    CHECKPOINTS_PER_REPO, CheckpointCommit, CheckpointsData, RepoCheckpoints, checkpoints,
+    CHECKPOINTS_PER_REPO, CheckpointCommit, CheckpointsData, CommitFiles, FileView,
+    RepoCheckpoints, checkpoints,
 };
 pub use contribute::{ContributeData, LINKS, Link, UnderpopulatedRun, WaitingRun, contribute};
 pub use network::{EndpointView, NetworkData, network};
