@@ -174,7 +174,7 @@ impl Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Every training run: state, step and progress, epoch, clients, checkpoint age,
-    /// last update; active runs first.
+    /// last update; active runs first; then the newest models of the --hf.author authors.
     Runs(OutputArgs),
     /// Everything known about one run.
     Run {
@@ -195,9 +195,10 @@ pub enum Command {
     },
     /// The mining pool: capacity, deposited, remaining, fill, vault, lenders.
     Pool(OutputArgs),
-    /// Each RPC endpoint: health, cluster, version, slots, lag, TPS.
+    /// Network overview: each RPC endpoint (health, cluster, version, slots, lag, TPS),
+    /// active runs and their models, pool funding, ecosystem links.
     Network(OutputArgs),
-    /// Where compute and funds are needed now, and how to join.
+    /// Where compute and funds are needed now; code, environments, community; key links.
     Contribute(OutputArgs),
     /// Serve the six answers as MCP tools over stdio (for agents) until stdin closes.
     /// Logs go to stderr; stdout carries only the protocol.
