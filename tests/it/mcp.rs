@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::support::exporter::Exporter;
+use crate::support::fake_hub::Fault;
 use crate::views::{BIN, NOW, TRAINING, Upstreams, at_now, body_until, golden, schema, serve};
 
 const UNKNOWN: &str = "consilience-40b-7Y9v38s6";
@@ -303,10 +304,12 @@ async fn mcp_http_answers_every_tool_at_each_revision() {
 }
 
 /// Over stdio, stdout carries JSON-RPC and nothing else, even at debug level; the
-/// logs are on stderr.
+/// logs are on stderr. With the Hub failing, `list_runs` is the partial answer, as
+/// the CLI gives it: the runs, and `sources` naming the failure; not a tool error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_stdio_writes_only_protocol_to_stdout() {
     let up = Upstreams::start().await;
+    up.hub.fail("/api/models", Fault::Status(500));
     let mut args = up.args();
     args.extend(["--log.level=debug".to_owned(), "mcp".to_owned()]);
     let (stdout, stderr) = tokio::task::spawn_blocking(move || {
@@ -362,7 +365,22 @@ async fn mcp_stdio_writes_only_protocol_to_stdout() {
     assert_eq!(answers[0]["id"], 1);
     assert_eq!(answers[0]["result"]["protocolVersion"], "2025-06-18");
     assert_eq!(answers[1]["id"], 2);
-    assert_eq!(answers[1]["result"]["structuredContent"]["kind"], "runs");
+    let result = &answers[1]["result"];
+    assert_eq!(result["isError"], false, "{result}");
+    let runs = &result["structuredContent"];
+    assert_eq!(runs["kind"], "runs");
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 7);
+    assert_eq!(runs["latest_models"], json!([]));
+    assert_eq!(runs["sources"][0]["state"], "ok");
+    assert_eq!(runs["sources"][1]["collector"], "huggingface");
+    assert_eq!(runs["sources"][1]["state"], "failing");
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("! huggingface: failing"),
+        "{result}"
+    );
     assert!(stderr.contains("msg=\"serving MCP on stdio\""), "{stderr}");
     assert!(stderr.contains("collector=coordinator"), "{stderr}");
 }
