@@ -45,6 +45,50 @@ pub struct WebArgs {
     /// Path under which to expose metrics.
     #[arg(id = "web.telemetry-path", long = "web.telemetry-path", env = "PSYCHE_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_path)]
     pub telemetry_path: String,
+    /// Path of the MCP endpoint (Model Context Protocol, streamable HTTP): the same
+    /// answers as /api/v1/ as tools for agents.
+    #[arg(id = "web.mcp-path", long = "web.mcp-path", env = "PSYCHE_EXPORTER_WEB_MCP_PATH", default_value = "/mcp", value_parser = parse_path)]
+    pub mcp_path: String,
+    /// Do not serve the MCP endpoint.
+    #[arg(
+        id = "no-web.mcp",
+        long = "no-web.mcp",
+        env = "PSYCHE_EXPORTER_NO_WEB_MCP"
+    )]
+    pub no_mcp: bool,
+}
+
+/// Paths the exporter serves itself; `--web.telemetry-path` and `--web.mcp-path`
+/// must not take one (nor anything under `/api/`).
+pub const FIXED_PATHS: [&str; 3] = ["/", "/healthz", "/readyz"];
+
+impl WebArgs {
+    /// The MCP endpoint's path, unless it is switched off.
+    pub fn mcp(&self) -> Option<&str> {
+        (!self.no_mcp).then_some(self.mcp_path.as_str())
+    }
+
+    /// The configurable paths collide neither with each other nor with a fixed route.
+    fn validate(&self) -> Result<(), String> {
+        let mut paths = vec![("--web.telemetry-path", self.telemetry_path.as_str())];
+        if let Some(mcp) = self.mcp() {
+            paths.push(("--web.mcp-path", mcp));
+        }
+        for (flag, path) in &paths {
+            let trimmed = path.trim_end_matches('/');
+            if FIXED_PATHS.contains(path) || trimmed == "/api" || path.starts_with("/api/") {
+                return Err(format!(
+                    "{flag}: {path} is served by the exporter itself (/, /healthz, /readyz, /api/…)"
+                ));
+            }
+        }
+        if let [(a, x), (b, y)] = paths.as_slice()
+            && x == y
+        {
+            return Err(format!("{a} and {b} name the same path {x}"));
+        }
+        Ok(())
+    }
 }
 
 /// Log level.
@@ -96,16 +140,15 @@ impl Cli {
     /// Checks clap cannot express; the message names the flags involved.
     pub fn validate(&self) -> Result<(), String> {
         self.collectors.validate()?;
-        if let Some(command) = &self.command {
-            let view = command.view();
-            if let Some(first) = view.needs().first()
-                && !self.collectors.enabled(first)
-            {
-                return Err(format!(
-                    "`{}` needs the {first} collector: drop --no-collector.{first}",
-                    view.kind()
-                ));
-            }
+        self.web.validate()?;
+        if let Some(view) = self.command.as_ref().and_then(Command::view)
+            && let Some(first) = view.needs().first()
+            && !self.collectors.enabled(first)
+        {
+            return Err(format!(
+                "`{}` needs the {first} collector: drop --no-collector.{first}",
+                view.kind()
+            ));
         }
         Ok(())
     }
@@ -131,7 +174,7 @@ impl Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Every training run: state, step and progress, epoch, clients, checkpoint age,
-    /// last update; active runs first.
+    /// last update; active runs first; then the newest models of the --hf.author authors.
     Runs(OutputArgs),
     /// Everything known about one run.
     Run {
@@ -152,10 +195,14 @@ pub enum Command {
     },
     /// The mining pool: capacity, deposited, remaining, fill, vault, lenders.
     Pool(OutputArgs),
-    /// Each RPC endpoint: health, cluster, version, slots, lag, TPS.
+    /// Network overview: each RPC endpoint (health, cluster, version, slots, lag, TPS),
+    /// active runs and their models, pool funding, ecosystem links.
     Network(OutputArgs),
-    /// Where compute and funds are needed now, and how to join.
+    /// Where compute and funds are needed now; code, environments, community; key links.
     Contribute(OutputArgs),
+    /// Serve the six answers as MCP tools over stdio (for agents) until stdin closes.
+    /// Logs go to stderr; stdout carries only the protocol.
+    Mcp,
 }
 
 /// `--output`.
@@ -176,25 +223,27 @@ pub enum Output {
 }
 
 impl Command {
-    /// The question asked.
-    pub fn view(&self) -> View {
-        match self {
+    /// The question asked; `None` for the MCP server, which answers all of them.
+    pub fn view(&self) -> Option<View> {
+        Some(match self {
             Command::Runs(_) => View::Runs,
             Command::Run { .. } => View::Run,
             Command::Checkpoints { .. } => View::Checkpoints,
             Command::Pool(_) => View::Pool,
             Command::Network(_) => View::Network,
             Command::Contribute(_) => View::Contribute,
-        }
+            Command::Mcp => return None,
+        })
     }
 
-    /// The output format asked for.
+    /// The output format asked for (the MCP server has none).
     pub fn output(&self) -> Output {
         match self {
             Command::Runs(o) | Command::Pool(o) | Command::Network(o) | Command::Contribute(o) => {
                 o.output
             }
             Command::Run { output, .. } | Command::Checkpoints { output, .. } => output.output,
+            Command::Mcp => Output::Json,
         }
     }
 }
@@ -341,6 +390,27 @@ mod tests {
         // Collectors a view reads besides its first are optional.
         assert!(Cli::try_parse_validated(["x", "--no-collector.treasurer", "run", "r"]).is_ok());
         assert!(Cli::try_parse_validated(["x", "--no-collector.pool", "contribute"]).is_ok());
+    }
+
+    #[test]
+    fn web_paths_do_not_collide() {
+        let cli = Cli::try_parse_validated(["x"]).unwrap();
+        assert_eq!(cli.web.mcp(), Some("/mcp"));
+        let cli =
+            Cli::try_parse_validated(["x", "--no-web.mcp", "--web.telemetry-path=/mcp"]).unwrap();
+        assert_eq!(cli.web.mcp(), None);
+        for args in [
+            &["x", "--web.mcp-path=/metrics"][..],
+            &["x", "--web.telemetry-path=/mcp"],
+            &["x", "--web.mcp-path=/healthz"],
+            &["x", "--web.mcp-path=/api/v1/mcp"],
+            &["x", "--web.telemetry-path=/readyz"],
+            &["x", "--web.mcp-path=mcp"],
+        ] {
+            let err = Cli::try_parse_validated(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+        assert!(Cli::try_parse_validated(["x", "--web.mcp-path=/agents"]).is_ok());
     }
 
     #[test]

@@ -20,7 +20,10 @@ use crate::views::{self, Answer, Inputs, Tabular};
 
 /// Answer `command` once and return the process exit code.
 pub async fn run(cli: Cli, command: Command) -> ExitCode {
-    let view = command.view();
+    let Some(view) = command.view() else {
+        // `mcp`: a session, not one answer; it computes ages against the same clock.
+        return crate::mcp::stdio::serve(&cli.collectors, clock_now).await;
+    };
     // Only the collectors this question reads are polled; the RPC health view
     // still watches the URLs of the enabled collectors it does not poll.
     let mut ctx = cli.collectors.context();
@@ -43,7 +46,8 @@ pub async fn run(cli: Cli, command: Command) -> ExitCode {
             let answer = views::run(&inputs, now, run_id);
             let missing = answer.data.run.is_none() && inputs.coordinator.is_some();
             if missing {
-                eprintln!("error: no run with id {run_id:?}");
+                let closest = views::closest_run_ids(&inputs, run_id);
+                eprintln!("error: {}", views::no_such_run(run_id, &closest));
             }
             let (text, failed) = emit(&answer, output);
             (text, failed || missing)
@@ -54,6 +58,8 @@ pub async fn run(cli: Cli, command: Command) -> ExitCode {
         Command::Pool(_) => emit(&views::pool(&inputs, now), output),
         Command::Network(_) => emit(&views::network(&inputs, now), output),
         Command::Contribute(_) => emit(&views::contribute(&inputs, now), output),
+        // Served above.
+        Command::Mcp => return ExitCode::FAILURE,
     };
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(text.as_bytes()).is_err() || stdout.flush().is_err() {
@@ -136,7 +142,7 @@ async fn show_progress(pending: Arc<Mutex<BTreeSet<&'static str>>>) {
 pub const NOW_ENV: &str = "PSYCHE_EXPORTER_NOW";
 
 /// Unix seconds now, or [`NOW_ENV`] when set.
-fn clock_now() -> i64 {
+pub(crate) fn clock_now() -> i64 {
     std::env::var(NOW_ENV)
         .ok()
         .and_then(|v| v.trim().parse().ok())

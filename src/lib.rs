@@ -18,6 +18,8 @@
 //! - [`health`]: the one encoder of `psyche_exporter_*` for every collector.
 //! - [`exposition`]: family helpers and OpenMetrics/0.0.4 negotiation.
 //! - [`http`]: HTTP endpoints; [`logging`]: logfmt/JSON logs.
+//! - [`mcp`]: the same answers as MCP tools for agents, over stdio (`mcp` command)
+//!   and streamable HTTP (`/mcp`).
 //! - [`views`]: the answers (runs, run, checkpoints, pool, network, contribute) as JSON
 //!   and text, from the same snapshots; [`commands`] prints them once from the CLI,
 //!   [`http`] serves them under `/api/v1/` and on the landing page.
@@ -39,6 +41,7 @@ pub mod health;
 pub mod http;
 pub mod limits;
 pub mod logging;
+pub mod mcp;
 pub mod memory;
 pub mod poller;
 pub mod rpc;
@@ -84,7 +87,8 @@ pub async fn run(
         watched,
         joins: collectors.joins(),
         telemetry_path: cli.web.telemetry_path.clone(),
-        collectors,
+        mcp_path: cli.web.mcp().map(str::to_owned),
+        collectors: Arc::new(collectors),
     });
     tracing::info!(
         address = %listener.local_addr()?,

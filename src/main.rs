@@ -27,7 +27,11 @@ async fn serve_or_answer() -> ExitCode {
     };
     if let Some(command) = cli.command.clone() {
         // Failures are named on stderr by the command; collector logs would repeat them.
-        if cli.log.level == psyche_exporter::cli::LogLevel::Debug {
+        // The MCP server runs for a session and logs like the server (on stderr: its
+        // stdout is the protocol).
+        if cli.log.level == psyche_exporter::cli::LogLevel::Debug
+            || matches!(command, psyche_exporter::cli::Command::Mcp)
+        {
             logging::init(&cli.log);
         }
         return psyche_exporter::commands::run(cli, command).await;

@@ -39,6 +39,21 @@ promtool --version 2>&1 | head -1 >&2
 command -v chromium >/dev/null || apt_install chromium
 chromium --version 2>&1 | head -1 >&2
 
+# The MCP tests (tests/it/mcp.rs) drive the server with the official MCP Python SDK,
+# pinned, in a throw-away venv under the target directory, made only when missing.
+# The test finds its interpreter in MCP_PYTHON; without it, it fails.
+MCP_SDK_VERSION=2.3.0
+mcp_venv="${CARGO_TARGET_DIR:-target}/mcp-venv"
+if ! "$mcp_venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_SDK_VERSION')" 2>/dev/null; then
+  log "MCP Python SDK $MCP_SDK_VERSION into $mcp_venv"
+  rm -rf "$mcp_venv"
+  python3 -m venv "$mcp_venv"
+  "$mcp_venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_SDK_VERSION"
+fi
+MCP_PYTHON="$(cd "$mcp_venv/bin" && pwd)/python"
+export MCP_PYTHON
+"$MCP_PYTHON" -c "import mcp, importlib.metadata as m; print('mcp', m.version('mcp'))" >&2
+
 log "promtool check rules / test rules"
 promtool check rules deploy/prometheus/alerts.yml
 (cd deploy/prometheus && promtool test rules alerts.test.yml)

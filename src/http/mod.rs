@@ -3,7 +3,8 @@
 //! handler only reads published snapshots; none waits on an upstream.
 //!
 //! [`metrics`] assembles the scrape, [`api`] serves the JSON answers and the
-//! probes, [`landing`] makes the page (all of the exporter's HTML).
+//! probes, [`landing`] makes the page (all of the exporter's HTML). The MCP
+//! endpoint (`--web.mcp-path`) is [`crate::mcp::http_service`], mounted here.
 
 pub mod api;
 pub mod landing;
@@ -30,13 +31,22 @@ pub struct AppState {
     pub joins: Vec<Arc<dyn Join>>,
     /// Where `/metrics` lives.
     pub telemetry_path: String,
-    /// The typed slots the JSON views and the landing page read.
-    pub collectors: Collectors,
+    /// Where the MCP endpoint lives; `None` when it is switched off.
+    pub mcp_path: Option<String>,
+    /// The typed slots the JSON views, the MCP tools and the landing page read.
+    pub collectors: Arc<Collectors>,
 }
 
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if let Some(path) = &state.mcp_path {
+        router = router.route_service(
+            path,
+            crate::mcp::http_service(Arc::clone(&state.collectors)),
+        );
+    }
+    router
         .route(&state.telemetry_path, get(metrics::metrics))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::text::{Table, ago, dash};
+use crate::collectors::huggingface::{CheckpointFiles, History};
+
+use super::text::{Table, ago, bytes, dash, indent, opt};
 use super::{Answer, Inputs, Tabular, View};
 
 /// Newest `step <N>` commits listed per repo by `checkpoints`.
@@ -33,6 +35,52 @@ pub struct RepoCheckpoints {
     pub last_modified: Option<i64>,
     /// The newest `step <N>` commits, newest first (at most [`CHECKPOINTS_PER_REPO`]).
     pub checkpoints: Vec<CheckpointCommit>,
+    /// The files of the newest of them; `null` when there is none or they could not
+    /// be read.
+    pub files: Option<CommitFiles>,
+}
+
+/// The files of a checkpoint commit, from the Hub's model API (`blobs=true`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitFiles {
+    /// Commit sha.
+    pub sha: String,
+    /// N of its `step <N>` title.
+    pub step: Option<u64>,
+    /// How many files.
+    pub count: u64,
+    /// Bytes of all of them (of those whose size the Hub gave).
+    pub total_bytes: u64,
+    /// The files, by name.
+    pub files: Vec<FileView>,
+}
+
+/// One file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileView {
+    /// Path in the repo.
+    pub name: String,
+    /// Bytes.
+    pub size_bytes: Option<u64>,
+}
+
+fn commit_files(files: &CheckpointFiles, history: Option<&History>) -> CommitFiles {
+    CommitFiles {
+        sha: files.sha.clone(),
+        step: history
+            .and_then(|h| h.find(&files.sha))
+            .and_then(|c| c.step),
+        count: files.files.len() as u64,
+        total_bytes: files.total_bytes(),
+        files: files
+            .files
+            .iter()
+            .map(|f| FileView {
+                name: f.name.clone(),
+                size_bytes: f.size,
+            })
+            .collect(),
+    }
 }
 
 /// One `step <N>` commit.
@@ -92,6 +140,9 @@ pub fn checkpoints(inputs: &Inputs, now: i64, run_id: Option<&str>) -> Answer<Ch
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    files: model.and_then(|m| {
+                        Some(commit_files(m.files.as_deref()?, m.history.as_deref()))
+                    }),
                 }
             })
             .collect()
@@ -134,6 +185,26 @@ impl Tabular for CheckpointsData {
                 ]);
             }
         }
-        t.render()
+        let mut out = t.render();
+        for r in &self.repos {
+            let Some(f) = &r.files else { continue };
+            out.push_str(&format!(
+                "\nFiles of {} at {} (step {}): {} files, {}\n",
+                r.repo,
+                f.sha.chars().take(12).collect::<String>(),
+                opt(f.step),
+                f.count,
+                bytes(f.total_bytes)
+            ));
+            let mut files = Table::new(&["FILE", "SIZE"]);
+            for file in &f.files {
+                files.row(vec![
+                    file.name.clone(),
+                    file.size_bytes.map_or_else(dash, bytes),
+                ]);
+            }
+            out.push_str(&indent(&files.render()));
+        }
+        out
     }
 }

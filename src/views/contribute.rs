@@ -1,4 +1,5 @@
-//! `contribute`: where compute and funds help now, and how to join.
+//! `contribute`: where compute and funds help now, and the other ways to help (code,
+//! environments, community), with the key links.
 
 use std::fmt::Write as _;
 
@@ -8,7 +9,8 @@ use crate::collectors::coordinator::account::RunState;
 
 use super::text::{Table, indent, opt, percent, tokens};
 use super::{
-    Answer, DOCS, Inputs, POOL_MISSING, PoolEntry, Tabular, View, pool_entries, sorted_runs,
+    Answer, DOCS, FORUM, GITHUB, Inputs, KEY_LINKS, Link, POOL_MISSING, PoolEntry, Tabular, View,
+    pool_entries, sorted_runs,
 };
 
 /// `contribute`: where compute and funds help now.
@@ -22,7 +24,22 @@ pub struct ContributeData {
     pub pools_with_capacity: Vec<PoolEntry>,
     /// Why the pool part is empty, when pool data is unavailable.
     pub pool_note: Option<String>,
-    /// Where to read how to join.
+    /// Code: the repository.
+    pub code: Section,
+    /// Environments: Atropos.
+    pub environments: Section,
+    /// Community: the forum.
+    pub community: Section,
+    /// The key links.
+    pub links: Vec<Link>,
+}
+
+/// A way to contribute that needs no data: what it is and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    /// What to do.
+    pub what: &'static str,
+    /// Where.
     pub links: Vec<Link>,
 }
 
@@ -62,34 +79,41 @@ pub struct UnderpopulatedRun {
     pub init_min_clients: u16,
 }
 
-/// A documentation link.
-#[derive(Debug, Clone, Serialize)]
-pub struct Link {
-    /// What it is.
-    pub title: &'static str,
-    /// Where.
-    pub url: &'static str,
+fn code() -> Section {
+    Section {
+        what: "Psyche is open source (clients, coordinator programs, tooling): read the code, report issues, send pull requests",
+        links: vec![Link {
+            title: "GitHub",
+            url: GITHUB,
+        }],
+    }
 }
 
-/// The links `contribute` always lists.
-pub const LINKS: [Link; 4] = [
-    Link {
-        title: "Psyche documentation: running a client, joining runs, the mining pool",
-        url: DOCS,
-    },
-    Link {
-        title: "Dashboard: runs and the mining pool",
-        url: "https://psyche.network",
-    },
-    Link {
-        title: "Source code",
-        url: "https://github.com/PsycheFoundation/psyche",
-    },
-    Link {
-        title: "Forum",
-        url: "https://forum.nousresearch.com",
-    },
-];
+fn environments() -> Section {
+    Section {
+        what: "Atropos, Nous Research's framework of reinforcement-learning environments: build and contribute environments",
+        links: vec![Link {
+            title: "Atropos",
+            url: "https://github.com/NousResearch/atropos",
+        }],
+    }
+}
+
+fn community() -> Section {
+    Section {
+        what: "Discuss runs, ask for testnet access and share ideas on the forum; the documentation explains running a client and the mining pool",
+        links: vec![
+            Link {
+                title: "Forum",
+                url: FORUM,
+            },
+            Link {
+                title: "Documentation",
+                url: DOCS,
+            },
+        ],
+    }
+}
 
 /// The `contribute` answer.
 pub fn contribute(inputs: &Inputs, now: i64) -> Answer<ContributeData> {
@@ -135,7 +159,10 @@ pub fn contribute(inputs: &Inputs, now: i64) -> Answer<ContributeData> {
             .filter(|p| p.remaining > 0.0 && !p.frozen)
             .collect(),
         pool_note,
-        links: LINKS.to_vec(),
+        code: code(),
+        environments: environments(),
+        community: community(),
+        links: KEY_LINKS.to_vec(),
     };
     Answer::new(View::Contribute, inputs, now, data)
 }
@@ -191,7 +218,17 @@ impl Tabular for ContributeData {
                 out.push_str(&indent(&t.render()));
             }
         }
-        out.push_str("\nHow to join\n");
+        for (title, section) in [
+            ("Code", &self.code),
+            ("Environments", &self.environments),
+            ("Community", &self.community),
+        ] {
+            let _ = writeln!(out, "\n{title}: {}", section.what);
+            for l in &section.links {
+                let _ = writeln!(out, "  {}: {}", l.title, l.url);
+            }
+        }
+        out.push_str("\nKey links\n");
         for l in &self.links {
             let _ = writeln!(out, "  {}: {}", l.title, l.url);
         }

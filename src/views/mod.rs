@@ -45,22 +45,61 @@ use crate::poller::{Collector, Slot, Status};
 
 pub use crate::collectors::pool::PoolSnapshot;
 pub use checkpoints::{
-    CHECKPOINTS_PER_REPO, CheckpointCommit, CheckpointsData, RepoCheckpoints, checkpoints,
+    CHECKPOINTS_PER_REPO, CheckpointCommit, CheckpointsData, CommitFiles, FileView,
+    RepoCheckpoints, checkpoints,
 };
-pub use contribute::{ContributeData, LINKS, Link, UnderpopulatedRun, WaitingRun, contribute};
-pub use network::{EndpointView, NetworkData, network};
+pub use contribute::{ContributeData, Section, UnderpopulatedRun, WaitingRun, contribute};
+pub use network::{ActiveModel, EndpointView, NetworkData, PoolFunding, network};
 pub use pool::{PoolView, pool, pool_view};
 pub use run::{
-    CheckpointView, ClientCounts, ClientsView, ConfigView, DataView, ModelView, PhaseView,
-    ProgressView, RewardsView, RunData, RunDetails, Tagged, TreasuryView, WitnessesView, run,
+    CLOSEST_RUNS, CheckpointView, ClientCounts, ClientsView, ConfigView, DataView, ModelView,
+    PhaseView, ProgressView, RewardsView, RunData, RunDetails, Tagged, TreasuryView, WitnessesView,
+    closest_run_ids, no_such_run, run,
 };
-pub use runs::{RunsData, runs};
+pub use runs::{LATEST_MODELS, ModelSummary, RunsData, runs};
 pub use text::{ago, si};
 
 /// The `api_version` of every answer; bumped only for incompatible changes.
 pub const API_VERSION: &str = "v1";
 /// Where Psyche documents how to join runs and fund the pool.
 pub const DOCS: &str = "https://docs.psyche.network";
+/// Psyche's source code.
+pub const GITHUB: &str = "https://github.com/PsycheFoundation/psyche";
+/// The Nous Research forum.
+pub const FORUM: &str = "https://forum.nousresearch.com";
+
+/// A link.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    /// What it is.
+    pub title: &'static str,
+    /// Where.
+    pub url: &'static str,
+}
+
+/// The Psyche ecosystem's key links (`network` and `contribute` list them).
+pub const KEY_LINKS: [Link; 5] = [
+    Link {
+        title: "Dashboard",
+        url: "https://psyche.network",
+    },
+    Link {
+        title: "Documentation",
+        url: DOCS,
+    },
+    Link {
+        title: "GitHub",
+        url: GITHUB,
+    },
+    Link {
+        title: "Forum",
+        url: FORUM,
+    },
+    Link {
+        title: "HuggingFace",
+        url: "https://huggingface.co/PsycheFoundation",
+    },
+];
 
 /// Unix seconds now, by the system clock: the `now` of the HTTP answers.
 pub fn unix_now() -> i64 {
@@ -84,7 +123,7 @@ pub enum View {
     Checkpoints,
     /// The mining pool.
     Pool,
-    /// RPC endpoints.
+    /// RPC endpoints and the network overview.
     Network,
     /// Where compute and funds are needed.
     Contribute,
@@ -113,7 +152,7 @@ impl View {
             View::Run => &[RUNS, HUB, Treasurer::NAME, TELEMETRY],
             View::Checkpoints => &[HUB, RUNS],
             View::Pool => &[MiningPool::NAME],
-            View::Network => &[SolanaRpc::NAME],
+            View::Network => &[SolanaRpc::NAME, RUNS, MiningPool::NAME, TELEMETRY],
             View::Contribute => &[RUNS, MiningPool::NAME],
         }
     }

@@ -574,6 +574,67 @@ pub fn run(inputs: &Inputs, now: i64, run_id: &str) -> Answer<RunData> {
     Answer::new(View::Run, inputs, now, RunData { run })
 }
 
+/// How many run ids an unknown-run message suggests.
+pub const CLOSEST_RUNS: usize = 3;
+
+/// The run ids most like `run_id` (at most [`CLOSEST_RUNS`]): ids containing it or
+/// contained in it first, then by edit distance, ignoring case; ties by id.
+pub fn closest_run_ids(inputs: &Inputs, run_id: &str) -> Vec<String> {
+    let wanted = run_id.to_lowercase();
+    let mut ids: Vec<(bool, usize, &str)> = inputs
+        .coordinator
+        .as_deref()
+        .map(|s| {
+            s.runs
+                .iter()
+                .map(|e| {
+                    let id = e.run.run_id.as_str();
+                    let lower = id.to_lowercase();
+                    let related =
+                        !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower));
+                    (!related, edit_distance(&lower, &wanted), id)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids.dedup_by(|a, b| a.2 == b.2);
+    ids.into_iter()
+        .take(CLOSEST_RUNS)
+        .map(|(_, _, id)| id.to_owned())
+        .collect()
+}
+
+/// What the CLI and the MCP tools say when no run has the id asked for.
+pub fn no_such_run(run_id: &str, closest: &[String]) -> String {
+    if closest.is_empty() {
+        format!("no run with id {run_id:?}")
+    } else {
+        format!(
+            "no run with id {run_id:?}; closest run ids: {}",
+            closest.join(", ")
+        )
+    }
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 impl Tabular for RunData {
     fn table(&self, now: i64) -> String {
         let Some(r) = &self.run else {
@@ -764,5 +825,29 @@ impl Tabular for RunData {
         }
         telemetry::table(r.telemetry.as_ref(), now, &mut kv);
         kv.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_char_edits() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("abc", ""), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("run-1", "run-2"), 1);
+    }
+
+    #[test]
+    fn unknown_run_message_names_the_closest_ids() {
+        assert_eq!(no_such_run("x", &[]), "no run with id \"x\"");
+        assert_eq!(
+            no_such_run("x", &["a".to_owned(), "b".to_owned()]),
+            "no run with id \"x\"; closest run ids: a, b"
+        );
+        // Without runs there is nothing to suggest.
+        assert!(closest_run_ids(&Inputs::default(), "x").is_empty());
     }
 }

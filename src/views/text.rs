@@ -45,6 +45,22 @@ pub fn si(n: u64) -> String {
 }
 
 /// Every line indented by two spaces.
+/// Bytes with a decimal unit: `512 B`, `2.0 kB`, `6.2 GB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [(f64, &str); 5] = [
+        (1e15, "PB"),
+        (1e12, "TB"),
+        (1e9, "GB"),
+        (1e6, "MB"),
+        (1e3, "kB"),
+    ];
+    let v = n as f64;
+    UNITS.iter().find(|(scale, _)| v >= *scale).map_or_else(
+        || format!("{n} B"),
+        |(scale, unit)| format!("{:.1} {unit}", v / scale),
+    )
+}
+
 pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }

@@ -8,7 +8,7 @@ use psyche_exporter::collectors::coordinator::{PROGRAM_LEGACY, PROGRAM_V1};
 use serde_json::json;
 
 use crate::support::exporter::{Exporter, assert_golden, has_family, mask, value};
-use crate::support::fake_hub::{FakeHub, Fault, commit, model};
+use crate::support::fake_hub::{FakeHub, Fault, commit, model, sibling};
 use crate::support::fake_rpc::FakeRpc;
 use crate::support::fixtures;
 use crate::support::logs::Logs;
@@ -82,6 +82,17 @@ pub fn populate(hub: &FakeHub) {
     consilience["library_name"] = json!("transformers");
     hub.put_model(consilience);
     hub.put_commits(CONSILIENCE, consilience_commits());
+    hub.put_files(
+        CONSILIENCE,
+        WAITING_REV,
+        vec![
+            sibling(".gitattributes", 1_570, false),
+            sibling("config.json", 1_113, false),
+            sibling("model-00001-of-00002.safetensors", 4_983_245_352, true),
+            sibling("model-00002-of-00002.safetensors", 1_342_177_280, true),
+            sibling("tokenizer.json", 9_085_657, false),
+        ],
+    );
 
     let mut hermes = model(
         HERMES,
@@ -120,6 +131,14 @@ pub fn populate(hub: &FakeHub) {
     finished["pipeline_tag"] = json!("text-generation");
     finished["library_name"] = json!("transformers");
     hub.put_model(finished);
+    hub.put_files(
+        FINISHED,
+        "f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1",
+        vec![
+            sibling("config.json", 654, false),
+            sibling("model.safetensors", 2_200_000_000, true),
+        ],
+    );
     hub.put_commits(
         FINISHED,
         vec![
@@ -536,8 +555,18 @@ async fn commits_are_read_only_when_the_sha_changes() {
         value(t, &requests("models")).unwrap_or(0.0) >= 10.0
     })
     .await;
-    // Five polls (two list pages each), one read of three commit pages.
+    // Five polls (two list pages each), one read of three commit pages, and one read
+    // of the newest checkpoint's files, with their sizes (blobs=true).
     assert_eq!(hub.count(&commits_path), 3);
+    let files_path = format!("/api/models/{CONSILIENCE}/revision/{WAITING_REV}");
+    assert_eq!(hub.count(&files_path), 1);
+    assert!(
+        hub.seen()
+            .iter()
+            .any(|s| s.path == files_path && s.uri.ends_with("?blobs=true")),
+        "{:?}",
+        hub.seen()
+    );
     assert_eq!(
         hub.count("/api/models/PsycheFoundation/psyche-tokenizer/commits/main"),
         1
@@ -554,6 +583,11 @@ async fn commits_are_read_only_when_the_sha_changes() {
         ),
     );
     hub.put_commits(CONSILIENCE, commits);
+    hub.put_files(
+        CONSILIENCE,
+        "abcdef0123456789abcdef0123456789abcdef01",
+        vec![sibling("model.safetensors", 5, true)],
+    );
     hub.patch_model(
         CONSILIENCE,
         json!({"sha": "abcdef0123456789abcdef0123456789abcdef01", "lastModified": "2025-03-26T00:00:00.000Z"}),
@@ -567,12 +601,32 @@ async fn commits_are_read_only_when_the_sha_changes() {
         value(&text, &repo("psyche_hf_model_commits", CONSILIENCE)),
         Some(6.0)
     );
+    let text = exp
+        .metrics_until("the new checkpoint's files", WAIT, |t| {
+            value(t, &repo("psyche_hf_model_files", CONSILIENCE)) == Some(1.0)
+        })
+        .await;
+    assert_eq!(
+        value(&text, &repo("psyche_hf_model_files", CONSILIENCE)),
+        Some(1.0)
+    );
     let models = value(&text, &requests("models")).unwrap();
     exp.metrics_until("more polls", WAIT, |t| {
         value(t, &requests("models")).unwrap_or(0.0) >= models + 6.0
     })
     .await;
     assert_eq!(hub.count(&commits_path), 6, "one more read of three pages");
+    assert_eq!(
+        hub.count(&files_path),
+        1,
+        "the old checkpoint's files not read again"
+    );
+    assert_eq!(
+        hub.count(&format!(
+            "/api/models/{CONSILIENCE}/revision/abcdef0123456789abcdef0123456789abcdef01"
+        )),
+        1
+    );
     assert_eq!(
         hub.count("/api/models/PsycheFoundation/psyche-tokenizer/commits/main"),
         1

@@ -13,6 +13,7 @@ mod e2e;
 mod exposition;
 mod hostile;
 mod huggingface;
+mod mcp;
 mod pool;
 mod solana;
 mod telemetry;

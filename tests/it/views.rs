@@ -16,23 +16,23 @@ use crate::support::fake_hub::{FakeHub, Fault};
 use crate::support::fake_rpc::{FakeRpc, MAINNET, Reply};
 use crate::support::fixtures;
 
-const BIN: &str = env!("CARGO_BIN_EXE_psyche-exporter");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_psyche-exporter");
 /// 2025-10-24T00:00:00Z, just after the fixtures' newest timestamps: the clock every
 /// answer here is computed against.
-const NOW: &str = "1761264000";
-const TRAINING: &str = "consilience-40b-7Y9v38s5";
+pub(crate) const NOW: &str = "1761264000";
+pub(crate) const TRAINING: &str = "consilience-40b-7Y9v38s5";
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/api-v1.json");
 
 /// Two fake RPC nodes (the coordinator's, holding the seven fixture runs, and an extra
 /// mainnet one) and a fake Hub holding the repos the runs name.
-struct Upstreams {
-    rpc: FakeRpc,
-    extra: FakeRpc,
-    hub: FakeHub,
+pub(crate) struct Upstreams {
+    pub(crate) rpc: FakeRpc,
+    pub(crate) extra: FakeRpc,
+    pub(crate) hub: FakeHub,
 }
 
 impl Upstreams {
-    async fn start() -> Upstreams {
+    pub(crate) async fn start() -> Upstreams {
         let rpc = FakeRpc::start().await;
         let runs = fixtures::serve_all(&rpc);
         // The training run's witnesses reported steps 654319 and 654320: three
@@ -89,7 +89,7 @@ impl Upstreams {
 
     /// Upstream flags; nothing reaches the internet (the pool is the `pool_open`
     /// fixture on the coordinator's fake node).
-    fn args(&self) -> Vec<String> {
+    pub(crate) fn args(&self) -> Vec<String> {
         vec![
             format!("--coordinator.rpc-url={}", self.rpc.endpoint),
             format!("--pool.rpc-url={}", self.rpc.endpoint),
@@ -103,7 +103,7 @@ impl Upstreams {
     /// Ports renamed to fixed names of the same width (ports here are five digits),
     /// so columns stay aligned; the wall-clock time the client lists were read
     /// (the one time not computed against the pinned clock) zeroed.
-    fn mask(&self, text: &str) -> String {
+    pub(crate) fn mask(&self, text: &str) -> String {
         let detail = regex::Regex::new(r#""detail_timestamp": \d+"#).unwrap();
         let mut out = detail
             .replace_all(text, r#""detail_timestamp": 0"#)
@@ -332,9 +332,9 @@ async fn no_progress_when_piped() {
 
 /// The binary serving on port 0; killed when dropped. `PSYCHE_EXPORTER_NOW` is set as
 /// for the CLI, and the server must ignore it: its answers use the system clock.
-struct Served {
+pub(crate) struct Served {
     child: std::process::Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Served {
@@ -344,7 +344,7 @@ impl Drop for Served {
     }
 }
 
-async fn serve(up: &Upstreams) -> Served {
+pub(crate) async fn serve(up: &Upstreams) -> Served {
     let mut child = Command::new(BIN)
         .args(up.args())
         .args([
@@ -395,7 +395,11 @@ async fn serve(up: &Upstreams) -> Served {
 
 /// GET `path` until its body, masked and moved to the pinned clock ([`at_now`]), equals
 /// `expected`, or fail after 15 s. Also returns the `generated_at` the server sent.
-async fn body_until(up: &Upstreams, url: &str, expected: &str) -> (u16, String, Option<i64>) {
+pub(crate) async fn body_until(
+    up: &Upstreams,
+    url: &str,
+    expected: &str,
+) -> (u16, String, Option<i64>) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let resp = reqwest::get(url).await.unwrap();
@@ -414,7 +418,7 @@ async fn body_until(up: &Upstreams, url: &str, expected: &str) -> (u16, String, 
 /// `phase.overdue` (now > `deadline_timestamp`), must first agree with the served
 /// `generated_at`, and is then recomputed at NOW. Every other byte is left as served.
 /// Returns the text unchanged (and no `generated_at`) when it is not an answer.
-fn at_now(body: &str) -> (String, Option<i64>) {
+pub(crate) fn at_now(body: &str) -> (String, Option<i64>) {
     let Some(served) = serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v["generated_at"].as_i64())
@@ -451,7 +455,7 @@ fn at_now(body: &str) -> (String, Option<i64>) {
     (out.into_owned(), Some(served))
 }
 
-fn golden(name: &str) -> String {
+pub(crate) fn golden(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/tests/golden/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -629,7 +633,7 @@ fn next_profile() -> u64 {
 // ---------------------------------------------------------------------------------
 // The schema, and a validator for the subset of JSON Schema it uses.
 
-fn schema() -> Value {
+pub(crate) fn schema() -> Value {
     serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap()
 }
 

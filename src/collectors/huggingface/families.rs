@@ -134,6 +134,14 @@ pub(super) fn encode_repos(
         None,
         |m| Some(as_i64(m.history.as_ref()?.newest_checkpoint()?.step?)),
     )?;
+    per_model(
+        out,
+        repos,
+        "psyche_hf_model_files",
+        "Files in the newest commit titled 'step N' on main (the Hub's model API at that revision; read when it changes; polled every --hf.interval)",
+        None,
+        |m| Some(as_i64(m.files.as_ref()?.files.len() as u64)),
+    )?;
     gauge(
         out,
         "psyche_hf_rate_limit_remaining",

@@ -9,7 +9,10 @@
 //!    author owns (method `model_info`);
 //! 3. `GET /api/models/{repo}/commits/main`, all pages, only for repos whose `sha`
 //!    changed since the last poll (method `commits`). Psyche clients push one commit
-//!    titled `step <N>` per epoch and record its sha on chain.
+//!    titled `step <N>` per epoch and record its sha on chain;
+//! 4. `GET /api/models/{repo}/revision/{sha}?blobs=true` for the newest `step <N>`
+//!    commit, only when it changed (method `model_files`): the names and sizes of its
+//!    files ([`files`]).
 //!
 //! Nothing here ever requests a `resolve/` URL: those count as downloads and would
 //! inflate `downloads`, the very figure this collector reports. Every URL is built from
@@ -21,7 +24,7 @@
 //! | `psyche_hf_model_info` | repo, pipeline_tag, library |
 //! | `psyche_hf_model_state` | repo, state (`ok`, `unauthorized`, `not_found`) |
 //! | `psyche_hf_model_last_modified_timestamp_seconds`, `_downloads`, `_likes`, `_storage_bytes`, `_parameters`, `_commits` | repo |
-//! | `psyche_hf_checkpoint_timestamp_seconds`, `psyche_hf_checkpoint_step` | repo |
+//! | `psyche_hf_checkpoint_timestamp_seconds`, `psyche_hf_checkpoint_step`, `psyche_hf_model_files` | repo |
 //! | `psyche_hf_rate_limit_remaining` | |
 //!
 //! Failure behaviour: a failed author listing fails the poll (the last snapshot is kept
@@ -33,6 +36,7 @@
 //! collector incomplete without counting new errors.
 
 mod families;
+mod files;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -54,6 +58,8 @@ use crate::flags::{check_timing, max_age, parse_duration};
 use crate::limits::{self, RateLimit, read_capped};
 use crate::poller::Slot;
 use crate::poller::{Collector, Retained, Stamp, Stats, lock};
+
+pub use files::{CheckpointFiles, RepoFile};
 
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -241,6 +247,8 @@ pub struct Settings {
 pub struct HuggingFaceSnapshot {
     /// The repos.
     pub repos: Vec<Repo>,
+    /// The `--hf.author` authors whose repos are listed.
+    pub authors: Vec<String>,
     /// Requests left in the Hub's current rate-limit window, when it said.
     pub rate_limit_remaining: Option<u64>,
 }
@@ -318,6 +326,8 @@ pub struct Model {
     pub library: Option<String>,
     /// The commits of `main`, when they could be read.
     pub history: Option<Arc<History>>,
+    /// The files of the newest `step <N>` commit, when they could be read.
+    pub files: Option<Arc<CheckpointFiles>>,
 }
 
 /// The commits of a repo's `main`, newest first.
@@ -436,6 +446,7 @@ impl WireModel {
             pipeline_tag: self.pipeline_tag,
             library: self.library_name,
             history: None,
+            files: None,
         }
     }
 }
@@ -738,6 +749,27 @@ impl HuggingFace {
         })
     }
 
+    /// The files of `repo` at commit `sha`; `None` when the Hub no longer has the
+    /// revision or refuses it.
+    async fn model_files(
+        &self,
+        repo: &str,
+        sha: &str,
+    ) -> Result<Option<CheckpointFiles>, CollectError> {
+        let what = format!("hf model_files {repo}");
+        let mut url = self.repo_url(repo, &["revision", sha]);
+        url.query_pairs_mut().append_pair("blobs", "true");
+        Ok(
+            match self
+                .get::<files::WireRevision>("model_files", &what, url)
+                .await?
+            {
+                Fetched::Found { value, .. } => Some(value.into_files(sha)),
+                Fetched::Unauthorized | Fetched::NotFound => None,
+            },
+        )
+    }
+
     /// The repos of `repos` that are fresh at `now`.
     fn snapshot(&self, repos: &Retained<String, Remembered>, now: Instant) -> HuggingFaceSnapshot {
         let mut repos: Vec<Repo> = repos
@@ -750,6 +782,7 @@ impl HuggingFace {
         repos.sort_by(|a, b| a.id.cmp(&b.id));
         HuggingFaceSnapshot {
             repos,
+            authors: self.settings.authors.clone(),
             rate_limit_remaining: lock(&self.memory).rate_limit_remaining,
         }
     }
@@ -822,8 +855,8 @@ impl Collector for HuggingFace {
 
         let mut ids: Vec<String> = repos.keys().cloned().collect();
         ids.sort();
-        for id in ids {
-            let Some(kept) = repos.get_mut(&id) else {
+        for id in &ids {
+            let Some(kept) = repos.get_mut(id) else {
                 continue;
             };
             if kept.read != read {
@@ -839,7 +872,7 @@ impl Collector for HuggingFace {
                 .clone()
                 .or_else(|| model.last_modified.map(|t| t.to_string()));
             let known = previous
-                .get(&id)
+                .get(id)
                 .and_then(|r| r.value.state.model())
                 .and_then(|m| m.history.clone());
             if key.is_some() && key == entry.commits_for && known.is_some() {
@@ -850,11 +883,44 @@ impl Collector for HuggingFace {
             if halted {
                 continue;
             }
-            match self.commits(&id).await {
+            match self.commits(id).await {
                 Ok(history) => {
                     model.history = Some(Arc::new(history));
                     entry.commits_for = key;
                 }
+                Err(e) => {
+                    halted |= matches!(e, CollectError::RateLimited { .. });
+                    self.stats.record(&e);
+                }
+            }
+        }
+
+        // The files of each newest checkpoint commit, read again only when it changed.
+        for id in &ids {
+            let Some(kept) = repos.get_mut(id).filter(|k| k.read == read) else {
+                continue; // carried: its files came along
+            };
+            let RepoState::Ok(model) = &mut kept.value.state else {
+                continue;
+            };
+            let Some(sha) = model
+                .history
+                .as_ref()
+                .and_then(|h| h.newest_checkpoint())
+                .map(|c| c.id.clone())
+            else {
+                continue;
+            };
+            model.files = previous
+                .get(id)
+                .and_then(|r| r.value.state.model())
+                .and_then(|m| m.files.clone())
+                .filter(|f| f.sha == sha);
+            if model.files.is_some() || halted {
+                continue;
+            }
+            match self.model_files(id, &sha).await {
+                Ok(files) => model.files = files.map(Arc::new),
                 Err(e) => {
                     halted |= matches!(e, CollectError::RateLimited { .. });
                     self.stats.record(&e);

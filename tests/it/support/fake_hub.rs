@@ -1,6 +1,6 @@
 //! A fake HuggingFace Hub on 127.0.0.1, over real HTTP: the model list (paged with
-//! `Link: <…>; rel="next"`), model info and commit lists, shaped like the Hub's
-//! answers. Any path can be switched to a fault; every request is recorded with its
+//! `Link: <…>; rel="next"`), model info, commit lists and model info at a revision
+//! (with `blobs=true`: the files' sizes), shaped like the Hub's answers. Any path can be switched to a fault; every request is recorded with its
 //! `Authorization` header.
 
 use std::collections::HashMap;
@@ -51,6 +51,8 @@ struct HubState {
     models: Mutex<Vec<Value>>,
     /// Commits per repo, newest first.
     commits: Mutex<HashMap<String, Vec<Value>>>,
+    /// Files per repo and revision, as `siblings` with `blobs=true`.
+    files: Mutex<HashMap<(String, String), Vec<Value>>>,
     faults: Mutex<HashMap<String, Fault>>,
     seen: Mutex<Vec<Seen>>,
     /// Sent as `RateLimit` on every answer when set.
@@ -86,6 +88,24 @@ pub fn model(id: &str, sha: &str, last_modified: &str) -> Value {
         "private": false,
         "tags": ["safetensors"],
     })
+}
+
+/// A file as `/api/models/{repo}/revision/{rev}?blobs=true` lists it in `siblings`;
+/// `lfs` files carry their LFS object's size too.
+pub fn sibling(name: &str, size: u64, lfs: bool) -> Value {
+    let mut s = json!({
+        "rfilename": name,
+        "blobId": format!("{:040x}", name.len() as u64 * 7919 + size),
+        "size": size,
+    });
+    if lfs {
+        s["lfs"] = json!({
+            "sha256": format!("{:064x}", size),
+            "size": size,
+            "pointerSize": 134,
+        });
+    }
+    s
 }
 
 /// A commit as `/api/models/{repo}/commits/main` lists it.
@@ -144,6 +164,15 @@ impl FakeHub {
             .lock()
             .unwrap()
             .insert(repo.to_owned(), commits);
+    }
+
+    /// Set the files of `repo` at revision `sha` (see [`sibling`]).
+    pub fn put_files(&self, repo: &str, sha: &str, siblings: Vec<Value>) {
+        self.state
+            .files
+            .lock()
+            .unwrap()
+            .insert((repo.to_owned(), sha.to_owned()), siblings);
     }
 
     /// Answer `path` (no query) with `fault` from now on.
@@ -323,6 +352,51 @@ fn route(
                     "Invalid username or password.",
                 ),
             }
+        }
+        [owner, name, "revision", rev] => {
+            let id = format!("{owner}/{name}");
+            let Some(mut doc) = models.iter().find(|m| m["id"] == id.as_str()).cloned() else {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "RepoNotFound",
+                    "Invalid username or password.",
+                );
+            };
+            let known = doc["sha"] == *rev
+                || state
+                    .commits
+                    .lock()
+                    .unwrap()
+                    .get(&id)
+                    .is_some_and(|c| c.iter().any(|c| c["id"] == *rev));
+            if !known {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "RevisionNotFound",
+                    &format!("Invalid rev id: {rev}"),
+                );
+            }
+            let blobs = query.get("blobs").is_some_and(|b| b == "true");
+            let siblings: Vec<Value> = state
+                .files
+                .lock()
+                .unwrap()
+                .get(&(id, (*rev).to_owned()))
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                // Without blobs=true the Hub lists names only.
+                .map(|s| {
+                    if blobs {
+                        s
+                    } else {
+                        json!({"rfilename": s["rfilename"]})
+                    }
+                })
+                .collect();
+            doc["sha"] = json!(rev);
+            doc["siblings"] = json!(siblings);
+            axum::Json(doc).into_response()
         }
         [owner, name, "commits", "main"] => {
             let id = format!("{owner}/{name}");
