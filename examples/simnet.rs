@@ -48,6 +48,8 @@ async fn main() {
         "--hf.timeout=5s".to_owned(),
         "--solana.interval=5s".to_owned(),
         "--solana.timeout=2s".to_owned(),
+        "--telemetry.interval=5s".to_owned(),
+        "--telemetry.timeout=4s".to_owned(),
     ])
     .unwrap_or_else(|e| e.exit());
     psyche_exporter::logging::init(&cli.log);

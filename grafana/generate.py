@@ -34,6 +34,8 @@ CLIENT_STATES = [
 ]
 REPO_STATES = [("ok", "green"), ("unauthorized", "orange"), ("not_found", "red")]
 RUN = 'program="$program",run_id="$run_id"'
+# A run in a state whose witnesses report telemetry (the recording rule psyche:run_active, inline).
+ACTIVE = 'psyche_run_state{state=~"warmup|round_train|round_witness|cooldown"} == 1'
 
 
 # ---------------------------------------------------------------- field config helpers
@@ -399,10 +401,16 @@ def overview():
              time_from="now-24h")
     d.row("Network")
     d.add(stat("Tokens trained (all runs)", [q("sum(psyche_run_tokens_trained)")],
-               "Sum of psyche_run_tokens_trained over every run the exporter sees.", graph="area"), 4, 4)
+               "Sum of psyche_run_tokens_trained over every run the exporter sees.", graph="area"), 3, 4)
+    d.add(stat("Training speed (active runs)",
+               [q(f"sum(psyche_run_tokens_per_second and on (program, run_id) ({ACTIVE}))")],
+               "Tokens per second summed over the runs in warmup, round_train, round_witness or cooldown "
+               "(psyche.network's headline figure): each run's mean of its witnesses' estimates for its "
+               "newest witnessed step. Self-reported by the runs' witnesses and not checked on chain.",
+               graph="area", thresholds=th("blue")), 4, 4)
     d.add(stat("Active runs", [q("count(psyche:run_active == 1) or vector(0)")],
                "Runs in warmup, round_train, round_witness or cooldown (recording rule psyche:run_active).",
-               thresholds=th("blue")), 3, 4)
+               thresholds=th("blue")), 2, 4)
     d.add(stat("Runs", [q("count(psyche_run_info)")], "Runs the coordinator collector exports.",
                thresholds=th("blue")), 2, 4)
     d.add(stat("Healthy clients", [q('sum(psyche_run_epoch_clients{state="healthy"})')],
@@ -410,9 +418,9 @@ def overview():
                graph="area"), 3, 4)
     d.add(stat("Pool fill", [q("sum(psyche_pool_deposited_tokens) / sum(psyche_pool_max_deposit_tokens)")],
                "Mining pool deposits against capacity, all pools.", unit="percentunit",
-               thresholds=th("blue", (1, "green"))), 3, 4)
+               thresholds=th("blue", (1, "green"))), 2, 4)
     d.add(stat("Alerts firing now", [q(f"count({ALERTS}) or vector(0)")], "Psyche* alerts firing now.",
-               thresholds=th("green", (1, "red"))), 3, 4)
+               thresholds=th("green", (1, "red"))), 2, 4)
     d.add(stat("Collectors up", [q("sum(psyche_exporter_collector_up) / count(psyche_exporter_collector_up)")],
                "Share of the exporter's collectors whose last poll succeeded.", unit="percentunit",
                thresholds=th("red", (0.5, "orange"), (1, "green"))), 3, 4)
@@ -435,17 +443,22 @@ def overview():
             q("psyche_run_tokens_trained", table=True),
             q("time() - psyche_run_checkpoint_timestamp_seconds", table=True),
             q("psyche_run_checkpoint_lag_steps", table=True),
+            q("psyche_run_loss", table=True),
+            q("psyche_run_tokens_per_second", table=True),
         ],
         "One row per run. Click a run id for its Run dashboard. Checkpoint age is the age of the "
-        "Hub commit the chain records (needs the HuggingFace collector).",
+        "Hub commit the chain records (needs the HuggingFace collector). Loss and tokens/s are the "
+        "means over the newest witnessed step of what the run's witnesses report (telemetry collector, "
+        "active runs): self-reported and not checked on chain.",
         exclude=["Value #A", "Value #B", "account", "data_type", "client_version", "__name__",
                  "job", "instance"],
         order=["run_id", "name", "state", "Value #C", "Value #D", "Value #E", "Value #F", "Value #G",
-               "Value #H", "Value #I", "Value #J", "Value #K", "layout", "architecture", "program"],
+               "Value #H", "Value #I", "Value #L", "Value #M", "Value #J", "Value #K", "layout",
+               "architecture", "program"],
         rename={"Value #C": "progress", "Value #D": "step", "Value #E": "total steps",
                 "Value #F": "epoch", "Value #G": "healthy clients", "Value #H": "min clients",
                 "Value #I": "tokens trained", "Value #J": "checkpoint age",
-                "Value #K": "checkpoint lag (steps)"},
+                "Value #K": "checkpoint lag (steps)", "Value #L": "loss", "Value #M": "tokens/s"},
         sort=("run_id", False),
         overrides=[
             col("run_id", links=RUN_LINK),
@@ -458,6 +471,8 @@ def overview():
             col("checkpoint age", cell("color-text"), unit="s", thresholds=CKPT_AGE_TH),
             col("checkpoint lag (steps)", cell("color-text"),
                 thresholds=th("green", (100, "yellow"), (1000, "red"))),
+            col("loss", decimals=3),
+            col("tokens/s", unit="short"),
         ],
     ), 24, 10)
 
@@ -485,6 +500,68 @@ def overview():
 
 
 # ================================================================ Run
+
+
+SELF_REPORTED = ("Self-reported by the run's witnesses (the metadata of their witness transactions) "
+                 "and not checked on chain.")
+
+
+def telemetry_row(d, S):
+    """Run dashboard: what the witnesses report (loss, speed, bandwidth, evals), the on-chain LR, the ETA."""
+    d.row("Training telemetry")
+    d.add(stat("Loss", [q(f"psyche_run_loss{{{S}}}")],
+               "Mean of the finite losses the witnesses reported for the newest witnessed step. " + SELF_REPORTED,
+               decimals=3, graph="area", thresholds=th("blue")), 4, 4)
+    d.add(stat("Reported tokens per second", [q(f"psyche_run_tokens_per_second{{{S}}}")],
+               "Mean of the witnesses' tokens-per-second estimates for the newest witnessed step "
+               "(psyche.network's training speed). " + SELF_REPORTED, graph="area", thresholds=th("blue")), 4, 4)
+    d.add(stat("Reported bandwidth", [q(f"psyche_run_bandwidth_bytes_per_second{{{S}}}")],
+               "Mean of the witnesses' bandwidth for the newest witnessed step. " + SELF_REPORTED,
+               unit="Bps", graph="area", thresholds=th("blue")), 4, 4)
+    d.add(stat("Learning rate", [q(f"psyche_run_learning_rate{{{S}}}")],
+               "Not self-reported: the run's on-chain lr_schedule at the step in progress, evaluated as "
+               "Psyche's get_lr (the schedule alone, without the factor clients apply in a cold-start warmup).",
+               unit="sci", thresholds=th("blue")), 4, 4)
+    d.add(stat("ETA at reported speed", [q(f"psyche_run_eta_seconds{{{S}}}")],
+               "(total tokens − tokens trained) / the witnesses' mean tokens per second: time to the end of "
+               "the run at the speed they report. That speed is self-reported by the run's witnesses and "
+               "not checked on chain.", unit="s", thresholds=th("blue")), 4, 4)
+    d.add(stat("Telemetry age", [q(f"time() - psyche_run_witness_timestamp_seconds{{{S}}}")],
+               "Since the block time of the newest witness report read. Witnesses report on each step "
+               "during round_train; none arrive in cooldown, warmup or while waiting for members, so the "
+               "age grows there. The reports' values are self-reported by the run's witnesses and not "
+               "checked on chain.", unit="s", thresholds=th("green", (900, "yellow"), (3600, "red"))), 4, 4)
+    d.add(timeseries("Loss over time", [q(f"psyche_run_loss{{{S}}}", "loss")],
+                     "Mean finite loss of the newest witnessed step (absent when no witness had a finite loss). "
+                     + SELF_REPORTED, decimals=3), 12, 8)
+    d.add(timeseries("Reported tokens per second over time",
+                     [q(f"psyche_run_tokens_per_second{{{S}}}", "tokens/s")],
+                     "Mean of the witnesses' throughput estimates per step; compare with the on-chain slope in "
+                     "Progress. " + SELF_REPORTED, min=0), 12, 8)
+    d.add(timeseries("Bandwidth over time", [q(f"psyche_run_bandwidth_bytes_per_second{{{S}}}", "bandwidth")],
+                     "Mean of the witnesses' bandwidth per step. " + SELF_REPORTED, unit="Bps", min=0), 8, 8)
+    d.add(timeseries("Eval scores", [q(f"psyche_run_eval_score{{{S}}}", "{{eval}}")],
+                     "Mean score per eval over the reports of the newest witnessed step that carry it, one "
+                     "series per eval. " + SELF_REPORTED, decimals=3), 8, 8)
+    d.add(timeseries("Learning rate over time", [q(f"psyche_run_learning_rate{{{S}}}", "learning rate")],
+                     "Not self-reported: the on-chain lr_schedule at the step in progress, evaluated as "
+                     "Psyche's get_lr.", unit="sci", min=0), 8, 8)
+    d.add(timeseries("ETA over time", [q(f"psyche_run_eta_seconds{{{S}}}", "ETA")],
+                     "Time to the end of the run at the witnesses' reported speed. That speed is "
+                     "self-reported by the run's witnesses and not checked on chain.", unit="s", min=0), 8, 8)
+    d.add(timeseries("Witnessed step vs step",
+                     [q(f"psyche_run_witness_step{{{S}}}", "witnessed step"),
+                      q(f"psyche_run_step{{{S}}}", "step")],
+                     "The newest step with a witness report read, against the step in progress on chain: "
+                     "a widening gap means reports are not landing or not being read. The step a report "
+                     "names is self-reported by the run's witnesses and not checked on chain.",
+                     unit="none", interp="stepAfter"), 8, 8)
+    d.add(timeseries("Witness reports",
+                     [q(f"psyche_run_witness_reports{{{S}}}", "reports"),
+                      q(f"psyche_run_witness_finite_loss_reports{{{S}}}", "finite-loss reports")],
+                     "Reports of the newest witnessed step that were averaged, and how many had a finite loss "
+                     "(a witness without a loss sends +inf). " + SELF_REPORTED,
+                     interp="stepAfter", min=0, decimals=0), 8, 8)
 
 
 def run():
@@ -568,6 +645,8 @@ def run():
                      [q(f"deriv(psyche_run_tokens_trained{{{S}}}[$__rate_interval])", "tokens/s"),
                       q(f"deriv(psyche_run_tokens_trained{{{S}}}[1h])", "tokens/s (1h)")],
                      "Slope of psyche_run_tokens_trained, short window and one hour.", min=0), 12, 8)
+
+    telemetry_row(d, S)
 
     d.row("Phase")
     d.add(stat("Phase deadline", [q(f"psyche_run_phase_deadline_timestamp_seconds{{{S}}} * 1000")],
@@ -1095,6 +1174,20 @@ def exporter():
                      [q("sum by (collector) (rate(psyche_exporter_upstream_bytes_total[$__rate_interval]))",
                         "{{collector}}")],
                      "Response body bytes received per second.", unit="Bps", min=0, stack=True, fill=30), 12, 8)
+
+    d.row("Telemetry")
+    d.add(timeseries("Telemetry signatures by outcome",
+                     [q("sum by (outcome) (rate(psyche_exporter_telemetry_signatures_total[$__rate_interval]))",
+                        "{{outcome}}")],
+                     "Signatures of active runs per second by what became of them: witness (a report read), "
+                     "other (a tick or another instruction), failed (err set, never fetched), malformed "
+                     "(a witness that does not decode), unsupported_version (-32015), not_found (null twice), "
+                     "dropped (listed, never fetched: older than the newest witnessed step, or over the backlog "
+                     "cap).", unit="short", min=0, stack=True, fill=30, legend_calcs=["max", "lastNotNull"]),
+          16, 8)
+    d.add(timeseries("Telemetry backlog", [q("psyche_exporter_telemetry_pending_signatures", "{{instance}}")],
+                     "Signatures listed and not fetched yet: grows when new witness transactions outpace "
+                     "--telemetry.max-transactions per poll.", min=0, decimals=0), 8, 8)
 
     d.row("Build")
     d.add(table("Build", [q("psyche_exporter_build_info", table=True)], "Version and git revision running.",

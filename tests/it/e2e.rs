@@ -2,7 +2,9 @@
 //! Prometheus evaluating the shipped rules and a real Alertmanager delivering
 //! to a webhook. One run's checkpoints stall while it keeps training; its
 //! `PsycheCheckpointStale` must reach the webhook, and no alert may fire for
-//! the healthy runs. Then every dashboard query must return data.
+//! the healthy runs. Every run's witnesses report healthy telemetry on every
+//! step, so no telemetry alert may fire for any run. Then every dashboard
+//! query must return data.
 //!
 //! Time is compressed: the runs step twice a second and Prometheus scrapes
 //! and evaluates every second, against a copy of `deploy/prometheus/alerts.yml`
@@ -228,6 +230,8 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
         "--hf.timeout=800ms",
         "--solana.interval=1s",
         "--solana.timeout=500ms",
+        "--telemetry.interval=1s",
+        "--telemetry.timeout=800ms",
     ])
     .await;
     let (hook, received) = webhook().await;
@@ -250,6 +254,19 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
             )
             .await
             .len()
+                == 3
+        },
+    )
+    .await;
+
+    // ... and every run's telemetry, read from its witness transactions.
+    until(
+        "Prometheus to see telemetry of three runs",
+        Duration::from_secs(60),
+        || async {
+            query(&http, &prometheus, "psyche_run_witness_step")
+                .await
+                .len()
                 == 3
         },
     )
@@ -308,6 +325,28 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
             .iter()
             .all(|d| !d.contains("sim-run-2") && !d.contains("consilience-40b-7Y9v38s5")),
         "delivered for healthy runs: {delivered:?}"
+    );
+    // Healthy telemetry pages for no run, the stalled one included.
+    let telemetry = [
+        "PsycheRunLossNotFinite",
+        "PsycheRunThroughputCollapsed",
+        "PsycheRunTelemetryStale",
+    ];
+    let firing = query(
+        &http,
+        &prometheus,
+        &format!(
+            "ALERTS{{alertstate=\"firing\",alertname=~\"{}\"}}",
+            telemetry.join("|")
+        ),
+    )
+    .await;
+    assert!(firing.is_empty(), "telemetry alerts firing: {firing:?}");
+    assert!(
+        delivered
+            .iter()
+            .all(|d| telemetry.iter().all(|t| !d.starts_with(&format!("{t}/")))),
+        "telemetry alerts delivered: {delivered:?}"
     );
 
     dashboards_return_data(&http, &prometheus).await;

@@ -232,6 +232,14 @@ impl FakeRpc {
         self.state.transactions.lock().unwrap().push(tx);
     }
 
+    /// Forget all but the newest `keep` transactions held (by arrival), so a
+    /// long-running simulation stays small.
+    pub fn retain_newest_transactions(&self, keep: usize) {
+        let mut txs = self.state.transactions.lock().unwrap();
+        let excess = txs.len().saturating_sub(keep);
+        txs.drain(..excess);
+    }
+
     /// `getTransaction` requests received for `signature`.
     pub fn fetches(&self, signature: &str) -> u64 {
         self.state

@@ -1,9 +1,11 @@
 //! A simulated Psyche network on 127.0.0.1: a fake Solana node whose training
 //! runs advance (steps, epochs, phases, fresh timestamps) and a fake Hub that
 //! receives one `step N` commit per epoch for each run, whose revision is then
-//! recorded on chain, as Psyche's checkpointing clients do. Checkpoints of a
-//! run can be stalled while it keeps training. Used by the end-to-end test and
-//! by `cargo run --example simnet` (the README's demo).
+//! recorded on chain, as Psyche's checkpointing clients do. Every step trained
+//! lands [`WITNESSES`] confirmed `witness` transactions carrying the witnesses'
+//! telemetry (a falling loss, a steady throughput and bandwidth, two evals).
+//! Checkpoints of a run can be stalled while it keeps training. Used by the
+//! end-to-end test and by `cargo run --example simnet` (the README's demo).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,6 +14,7 @@ use psyche_exporter::collectors::coordinator::PROGRAM_V1;
 use psyche_exporter::collectors::coordinator::account::{
     self, AccountData, Checkpoint, HubRepo, Layout, Model, Run, RunState,
 };
+use psyche_exporter::collectors::telemetry::witness::{WitnessReport, encode_witness};
 use serde_json::{Value, json};
 use solana_pubkey::Pubkey;
 
@@ -22,7 +25,15 @@ use super::fixtures;
 /// The Hub author the simulated repos belong to.
 pub const AUTHOR: &str = "PsycheFoundation";
 
+/// Witness transactions per step trained, per run.
+pub const WITNESSES: u64 = 3;
+
+/// Transactions the fake node keeps (the newest), so the demo stays small.
+const KEPT_TRANSACTIONS: usize = 5_000;
+
 struct SimRun {
+    /// Which run this is (0, 1, …): its witnesses' wallets and speed.
+    index: u64,
     run: Run,
     account: Pubkey,
     instance: Pubkey,
@@ -30,6 +41,8 @@ struct SimRun {
     commits: Vec<Value>,
     stalled: bool,
     tick: u64,
+    /// The slot of this run's latest witness transaction.
+    slot: u64,
 }
 
 /// The running simulation; it stops when dropped.
@@ -104,6 +117,7 @@ impl SimNet {
                         .unwrap();
                 }
                 SimRun {
+                    index: i as u64,
                     repo: format!("{AUTHOR}/{}", run.run_id),
                     run,
                     account,
@@ -111,6 +125,7 @@ impl SimNet {
                     commits: Vec::new(),
                     stalled: false,
                     tick: 0,
+                    slot: 349_000_000,
                 }
             })
             .collect();
@@ -130,6 +145,7 @@ impl SimNet {
             for sim in runs.iter_mut() {
                 push_checkpoint(&hub, sim);
                 publish(&rpc, sim);
+                witness(&rpc, sim);
             }
         }
         let task = {
@@ -148,7 +164,11 @@ impl SimNet {
                             push_checkpoint(&hub_state, sim);
                         }
                         publish(&rpc_state, sim);
+                        if matches!(sim.run.state, RunState::RoundTrain) {
+                            witness(&rpc_state, sim);
+                        }
                     }
+                    rpc_state.retain_newest_transactions(KEPT_TRANSACTIONS);
                 }
             })
         };
@@ -223,6 +243,42 @@ fn push_checkpoint(hub: &FakeHub, sim: &mut SimRun) {
             repo_id: sim.repo.clone(),
             revision: Some(sha),
         });
+    }
+}
+
+/// The step in progress is trained: its selected witnesses send their `witness`
+/// transactions, each with its own report (as Psyche's clients do during
+/// round_train), confirmed now.
+fn witness(rpc: &FakeRpc, sim: &mut SimRun) {
+    let served = fixtures::Served {
+        program: PROGRAM_V1.to_owned(),
+        account: sim.account.to_string(),
+        instance: sim.instance.to_string(),
+        run_id: sim.run.run_id.clone(),
+    };
+    let step = sim.run.progress.step;
+    let progress = step as f32 / 1_000.0;
+    for w in 0..WITNESSES {
+        let spread = w as f32 - 1.0;
+        let report = WitnessReport {
+            step,
+            tokens_per_sec: 40_000.0 * (sim.index + 1) as f32 + 1_000.0 * spread,
+            bandwidth_per_sec: 2.5e8 + 1e7 * spread,
+            loss: 2.2 + 8.0 / (1.0 + 10.0 * progress) + 0.01 * spread,
+            evals: vec![
+                ("hellaswag".to_owned(), 0.25 + 0.4 * progress.min(1.0)),
+                ("arc_easy".to_owned(), 0.3 + 0.3 * progress.min(1.0)),
+            ],
+            efficiency: 0.9,
+        };
+        sim.slot += 1;
+        rpc.put_transaction(fixtures::run_instruction(
+            &served,
+            sim.slot,
+            i64::try_from(now()).unwrap_or(i64::MAX),
+            100 * sim.index + w,
+            encode_witness(&report),
+        ));
     }
 }
 
