@@ -349,12 +349,17 @@ pub(crate) async fn serve(up: &Upstreams) -> Served {
         .args(up.args())
         .args([
             "--web.listen-address=127.0.0.1:0",
-            "--coordinator.interval=500ms",
-            "--coordinator.timeout=400ms",
-            "--hf.interval=500ms",
-            "--hf.timeout=400ms",
-            "--solana.interval=500ms",
-            "--solana.timeout=400ms",
+            // Deadlines generous enough for a loaded 2-core CI machine: a missed
+            // one shows as a failing source and the answer differs until the
+            // next poll.
+            "--coordinator.interval=1s",
+            "--coordinator.timeout=900ms",
+            "--hf.interval=1s",
+            "--hf.timeout=900ms",
+            "--solana.interval=1s",
+            "--solana.timeout=900ms",
+            "--telemetry.interval=1s",
+            "--telemetry.timeout=900ms",
         ])
         .env_clear()
         .env("PSYCHE_EXPORTER_NOW", NOW)
@@ -400,7 +405,7 @@ pub(crate) async fn body_until(
     url: &str,
     expected: &str,
 ) -> (u16, String, Option<i64>) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let resp = reqwest::get(url).await.unwrap();
         let status = resp.status().as_u16();
