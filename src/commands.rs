@@ -45,7 +45,9 @@ pub async fn run(cli: Cli, command: Command) -> ExitCode {
         Command::Run { run_id, .. } => {
             let answer = views::run(&inputs, now, run_id);
             let missing = answer.data.run.is_none() && inputs.coordinator.is_some();
-            if missing {
+            if let Some(u) = &answer.data.unsupported {
+                eprintln!("error: run {}: {}", u.run_id, u.message);
+            } else if missing {
                 let closest = views::closest_run_ids(&inputs, run_id);
                 eprintln!("error: {}", views::no_such_run(run_id, &closest));
             }

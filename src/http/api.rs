@@ -43,13 +43,16 @@ pub async fn runs(State(state): State<Arc<AppState>>) -> Response {
     )
 }
 
-/// `/api/v1/runs/{run_id}`: 404 when no run has that id.
+/// `/api/v1/runs/{run_id}`: 404 when no run has that id (an unsupported run exists:
+/// 200 with `unsupported` set).
 pub async fn run(State(state): State<Arc<AppState>>, Path(run_id): Path<String>) -> Response {
     let inputs = inputs(&state, View::Run);
     let answer = views::run(&inputs, views::unix_now(), &run_id);
     json(
         &answer,
-        answer.data.run.is_some() || inputs.coordinator.is_none(),
+        answer.data.run.is_some()
+            || answer.data.unsupported.is_some()
+            || inputs.coordinator.is_none(),
     )
 }
 

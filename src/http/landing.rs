@@ -126,7 +126,7 @@ pub fn sections(collectors: &Collectors, now: i64) -> String {
     let net = views::network(&Inputs::read(collectors, View::Network), now);
     let mut out = String::new();
     out.push_str("<h2>Training runs</h2>\n");
-    if runs.data.runs.is_empty() {
+    if runs.data.runs.is_empty() && runs.data.unsupported_runs.is_empty() {
         out.push_str("<p>No runs to show (see the collectors below).</p>\n");
     } else {
         out.push_str("<table id=\"runs\">\n<tr><th>run</th><th>state</th><th>step</th><th>progress</th><th>epoch</th><th>clients</th><th>checkpoint age</th><th>updated</th><th>loss</th><th>tokens/s</th></tr>\n");
@@ -164,6 +164,14 @@ pub fn sections(collectors: &Collectors, now: i64) -> String {
                 spark = sparkline_svg(&history),
                 loss = r.loss.map_or_else(dash, |l| format!("{l:.3}")),
                 tps = r.tokens_per_second.map_or_else(dash, telemetry::rate),
+            );
+        }
+        for u in &runs.data.unsupported_runs {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td class=\"state-unsupported\">unsupported</td><td colspan=\"8\">{}</td></tr>",
+                escape(&u.run_id),
+                escape(&u.message),
             );
         }
         out.push_str("</table>\n");

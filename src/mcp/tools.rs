@@ -228,7 +228,15 @@ impl ToolSpec {
             View::Run => {
                 let id = run_id.unwrap_or_default();
                 let answer = views::run(&inputs, now, id);
-                if answer.data.run.is_none() && inputs.coordinator.is_some() {
+                if let Some(u) = &answer.data.unsupported {
+                    let mut result = result(&answer)?;
+                    result.is_error = Some(true);
+                    result.content = vec![ContentBlock::text(format!(
+                        "run {}: {}\n",
+                        u.run_id, u.message
+                    ))];
+                    Ok(result)
+                } else if answer.data.run.is_none() && inputs.coordinator.is_some() {
                     let closest = views::closest_run_ids(&inputs, id);
                     let mut result = result(&answer)?;
                     result.is_error = Some(true);

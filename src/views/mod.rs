@@ -365,6 +365,44 @@ pub struct RunSummary {
     pub tokens_per_second: Option<f64>,
 }
 
+/// A run whose account this exporter cannot read (a layout of a newer program).
+#[derive(Debug, Clone, Serialize)]
+pub struct UnsupportedView {
+    /// Coordinator program.
+    pub program: String,
+    /// Run id (from its instance).
+    pub run_id: String,
+    /// Always `unsupported`.
+    pub state: &'static str,
+    /// CoordinatorAccount address.
+    pub account: String,
+    /// The account's data length.
+    pub account_size: u64,
+    /// Its `version` field, when it has one.
+    pub version: Option<u64>,
+    /// Which layout, and that a newer exporter is needed.
+    pub message: String,
+}
+
+fn unsupported_view(u: &crate::collectors::coordinator::UnsupportedRun) -> UnsupportedView {
+    UnsupportedView {
+        program: u.program.clone(),
+        run_id: u.run_id.clone(),
+        state: "unsupported",
+        account: u.account.clone(),
+        account_size: u.size as u64,
+        version: u.version,
+        message: u.message(),
+    }
+}
+
+/// Every unsupported run of the answer's snapshot.
+fn unsupported_runs(inputs: &Inputs) -> Vec<UnsupportedView> {
+    inputs.coordinator.as_deref().map_or_else(Vec::new, |s| {
+        s.unsupported.iter().map(unsupported_view).collect()
+    })
+}
+
 /// Sort rank: training first, then starting, paused, new, finished.
 fn rank(state: RunState) -> u8 {
     match state {

@@ -13,15 +13,19 @@ use crate::collectors::coordinator::account::{
 use super::telemetry::{self, TelemetryView};
 use super::text::{Pairs, ago, dash, opt, percent, si};
 use super::{
-    Answer, Inputs, RunSummary, Tabular, View, checkpoint_location, find_join, joined, nonzero,
-    sorted_runs, summarize, unix,
+    Answer, Inputs, RunSummary, Tabular, UnsupportedView, View, checkpoint_location, find_join,
+    joined, nonzero, sorted_runs, summarize, unix, unsupported_runs,
 };
 
 /// `run <run_id>`: everything known about one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunData {
-    /// The run; `null` when no run has that id (or the runs are unavailable).
+    /// The run; `null` when no run has that id (or the runs are unavailable), or
+    /// when its account cannot be read (see `unsupported`).
     pub run: Option<RunDetails>,
+    /// Set when the run exists but its account has a layout this exporter does
+    /// not know.
+    pub unsupported: Option<UnsupportedView>,
 }
 
 /// A kind and its numeric parameters (LR schedules, optimizers).
@@ -571,7 +575,14 @@ pub fn run(inputs: &Inputs, now: i64, run_id: &str) -> Answer<RunData> {
                 d
             })
     });
-    Answer::new(View::Run, inputs, now, RunData { run })
+    let unsupported = if run.is_none() {
+        unsupported_runs(inputs)
+            .into_iter()
+            .find(|u| u.run_id == run_id)
+    } else {
+        None
+    };
+    Answer::new(View::Run, inputs, now, RunData { run, unsupported })
 }
 
 /// How many run ids an unknown-run message suggests.
@@ -638,7 +649,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 impl Tabular for RunData {
     fn table(&self, now: i64) -> String {
         let Some(r) = &self.run else {
-            return "run not found\n".to_owned();
+            return match &self.unsupported {
+                Some(u) => format!("run {}: {}\n", u.run_id, u.message),
+                None => "run not found\n".to_owned(),
+            };
         };
         let s = &r.summary;
         let mut kv = Pairs::default();

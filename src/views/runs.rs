@@ -6,7 +6,10 @@ use crate::collectors::huggingface::HuggingFaceSnapshot;
 
 use super::telemetry::{self, rate};
 use super::text::{Table, ago, dash, indent, opt, percent};
-use super::{Answer, Inputs, RunSummary, Tabular, View, find_join, joined, sorted_runs, summarize};
+use super::{
+    Answer, Inputs, RunSummary, Tabular, UnsupportedView, View, find_join, joined, sorted_runs,
+    summarize, unsupported_runs,
+};
 
 /// Newest models of the `--hf.author` authors listed by `runs`.
 pub const LATEST_MODELS: usize = 5;
@@ -16,6 +19,8 @@ pub const LATEST_MODELS: usize = 5;
 pub struct RunsData {
     /// The runs.
     pub runs: Vec<RunSummary>,
+    /// Runs whose account this exporter cannot read (state `unsupported`).
+    pub unsupported_runs: Vec<UnsupportedView>,
     /// The newest models of the `--hf.author` authors, newest first (at most
     /// [`LATEST_MODELS`]).
     pub latest_models: Vec<ModelSummary>,
@@ -93,6 +98,7 @@ pub fn runs(inputs: &Inputs, now: i64) -> Answer<RunsData> {
         now,
         RunsData {
             runs,
+            unsupported_runs: unsupported_runs(inputs),
             latest_models,
         },
     )
@@ -148,7 +154,12 @@ impl RunsData {
                 r.tokens_per_second.map_or_else(dash, rate),
             ]);
         }
-        if self.runs.is_empty() {
+        for u in &self.unsupported_runs {
+            let mut row = vec![u.run_id.clone(), u.state.to_owned()];
+            row.resize_with(10, dash);
+            t.row(row);
+        }
+        if self.runs.is_empty() && self.unsupported_runs.is_empty() {
             return "no runs\n".to_owned();
         }
         t.render()

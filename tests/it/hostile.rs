@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::exporter::{Exporter, has_family, value};
+use crate::support::exporter::{Exporter, assert_golden, has_family, value};
 use crate::support::fake_rpc::{FakeRpc, Reply};
 use crate::support::fixtures;
 use crate::support::logs::Logs;
@@ -228,4 +228,182 @@ async fn the_coordinator_honours_retry_after() {
         ),
         Some(0.0)
     );
+}
+
+/// Accounts of layouts this exporter does not know (the two unmerged VERSION 2
+/// layouts, 118,536 and 125,296 bytes, and a v1-sized account saying version 2):
+/// `psyche_run_unsupported{size, version}` and no other series for them, `decode`
+/// counted every poll, one warning per account (not per poll), and the answers list
+/// them with state `unsupported`; the supported runs are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_layouts_are_reported_not_guessed() {
+    use psyche_exporter::collectors::coordinator::PROGRAM_V1;
+    use psyche_exporter::collectors::coordinator::account::{
+        COORDINATOR_ACCOUNT_DISCRIMINATOR, Instance, encode_instance,
+    };
+    use solana_pubkey::Pubkey;
+
+    let fake = FakeRpc::start().await;
+    fixtures::serve_all(&fake);
+    let mut v1_says_2 = fixtures::bytes("coord_train_37");
+    v1_says_2[8..16].copy_from_slice(&2u64.to_le_bytes());
+    let accounts: Vec<(&str, Vec<u8>)> = vec![
+        ("dev-offchain-metadata", {
+            let mut d = vec![0u8; 118_536];
+            d[..8].copy_from_slice(&COORDINATOR_ACCOUNT_DISCRIMINATOR);
+            d[8..16].copy_from_slice(&2u64.to_le_bytes());
+            d
+        }),
+        ("claimer-wallet", {
+            let mut d = vec![0u8; 125_296];
+            d[..8].copy_from_slice(&COORDINATOR_ACCOUNT_DISCRIMINATOR);
+            d[8..16].copy_from_slice(&2u64.to_le_bytes());
+            d
+        }),
+        ("v1-size-version-2", v1_says_2),
+    ];
+    for (i, (run_id, data)) in accounts.iter().enumerate() {
+        let account = Pubkey::new_from_array([0x70 + i as u8; 32]);
+        let instance = Pubkey::new_from_array([0x80 + i as u8; 32]);
+        fake.put_account(&account.to_string(), PROGRAM_V1, data.clone());
+        fake.put_account(
+            &instance.to_string(),
+            PROGRAM_V1,
+            encode_instance(&Instance {
+                bump: 255,
+                main_authority: [1; 32],
+                join_authority: [2; 32],
+                coordinator_account: account.to_bytes(),
+                run_id: (*run_id).to_owned(),
+            }),
+        );
+    }
+    let unsupported = |run_id: &str, size: u64| {
+        format!(
+            "psyche_run_unsupported{{program=\"{PROGRAM_V1}\",run_id=\"{run_id}\",size=\"{size}\",version=\"2\"}}"
+        )
+    };
+
+    let mut child = Command::new(BIN)
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--no-collector.solana",
+            "--no-collector.pool",
+            "--no-collector.treasurer",
+            "--no-collector.huggingface",
+            "--no-collector.telemetry",
+            "--coordinator.interval=300ms",
+            "--coordinator.timeout=250ms",
+        ])
+        .arg(format!("--coordinator.rpc-url={}", fake.endpoint))
+        .env_clear()
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let logs = Logs::capture(&mut child);
+    let serving = logs.wait_line("address=").await;
+    let base = format!(
+        "http://{}",
+        serving
+            .split(' ')
+            .find_map(|kv| kv.strip_prefix("address="))
+            .unwrap()
+            .trim()
+    );
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let (http, url) = (http.clone(), format!("{base}{path}"));
+        async move {
+            let resp = http.get(url).send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    // Three polls' worth of errors: 3 unsupported accounts each.
+    let deadline = Instant::now() + WAIT;
+    let text = loop {
+        let (_, text) = get("/metrics").await;
+        if value(&text, &errors("coordinator", "decode")).unwrap_or(0.0) >= 9.0 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        value(&text, &unsupported("dev-offchain-metadata", 118_536)),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, &unsupported("claimer-wallet", 125_296)),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, &unsupported("v1-size-version-2", 119_160)),
+        Some(1.0)
+    );
+    for (run_id, _) in &accounts {
+        let series = text
+            .lines()
+            .filter(|l| l.contains(&format!("run_id=\"{run_id}\"")))
+            .count();
+        assert_eq!(series, 1, "{run_id} has other series:\n{text}");
+    }
+    assert!(text.contains("run_id=\"hermes-p2p-warmup\""));
+    let family: String = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("psyche_run_unsupported{")
+                || l.starts_with("# HELP psyche_run_unsupported ")
+                || l.starts_with("# TYPE psyche_run_unsupported ")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_golden("unsupported.txt", &family);
+
+    let (status, runs) = get("/api/v1/runs").await;
+    assert_eq!(status, 200);
+    let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    let listed: Vec<&str> = runs["unsupported_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            assert_eq!(u["state"], "unsupported");
+            u["run_id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "claimer-wallet",
+            "dev-offchain-metadata",
+            "v1-size-version-2"
+        ]
+    );
+    let (status, one) = get("/api/v1/runs/claimer-wallet").await;
+    assert_eq!(status, 200, "{one}");
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(one["run"], serde_json::Value::Null);
+    assert_eq!(one["unsupported"]["account_size"], 125_296);
+    assert!(
+        one["unsupported"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a newer exporter is needed")
+    );
+    let (_, page) = get("/").await;
+    assert!(page.contains("state-unsupported"), "{page}");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let all = logs.all();
+    let warnings = all
+        .lines()
+        .filter(|l| {
+            l.contains("level=warn")
+                && l.contains("size=")
+                && l.contains("unsupported CoordinatorAccount layout")
+        })
+        .count();
+    assert_eq!(warnings, 3, "one warning per account:\n{all}");
 }

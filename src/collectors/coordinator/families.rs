@@ -7,8 +7,8 @@ use std::sync::Arc;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
 
-use super::RunEntry;
 use super::account::{self, RunDetail, RunState};
+use super::{RunEntry, UnsupportedRun};
 use crate::exposition::gauge;
 
 /// `[("program", …), ("run_id", …)]` plus extra labels.
@@ -375,5 +375,30 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
                     .earning_rate_total_shared,
             ))
         },
+    )
+}
+
+/// `psyche_run_unsupported`: runs whose account layout this exporter cannot read.
+pub fn encode_unsupported(runs: &[UnsupportedRun], out: &mut DescriptorEncoder<'_>) -> fmt::Result {
+    gauge(
+        out,
+        "psyche_run_unsupported",
+        "1 for a run whose CoordinatorAccount has a (size, version) this exporter does not know (a newer coordinator program): it has no other series until the exporter is upgraded",
+        None,
+        runs.iter().map(|r| {
+            (
+                [
+                    ("program", r.program.clone()),
+                    ("run_id", r.run_id.clone()),
+                    ("size", r.size.to_string()),
+                    (
+                        "version",
+                        r.version
+                            .map_or_else(|| "none".to_owned(), |v| v.to_string()),
+                    ),
+                ],
+                1i64,
+            )
+        }),
     )
 }

@@ -163,10 +163,53 @@ impl fmt::Display for ProgramId {
 }
 
 /// Every run the programs hold, sorted by program then run id.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CoordinatorSnapshot {
     /// The runs, each shared with the collector's memory of it.
     pub runs: Vec<Arc<RunEntry>>,
+    /// Runs whose account has a layout this exporter cannot read (a newer program),
+    /// sorted by program then run id.
+    pub unsupported: Vec<UnsupportedRun>,
+}
+
+/// A run whose `CoordinatorAccount` has a (size, version) this exporter does not
+/// know: reported, never decoded by guesswork.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedRun {
+    /// The coordinator program that owns it.
+    pub program: String,
+    /// Run id, from its `CoordinatorInstance`.
+    pub run_id: String,
+    /// Address of its `CoordinatorInstance`.
+    pub instance: String,
+    /// Address of its `CoordinatorAccount`.
+    pub account: String,
+    /// The account's data length.
+    pub size: usize,
+    /// Its `version` field (the u64 after the discriminator), when it has one.
+    pub version: Option<u64>,
+}
+
+impl UnsupportedRun {
+    /// What an operator reads: which layout, and what to do.
+    pub fn message(&self) -> String {
+        format!(
+            "unsupported CoordinatorAccount layout ({} bytes, version {}): this exporter reads v1 ({} bytes, version 1) and legacy v0 ({} bytes); a newer exporter is needed",
+            self.size,
+            self.version
+                .map_or_else(|| "none".to_owned(), |v| v.to_string()),
+            account::V1_ACCOUNT_SIZE,
+            account::V0_ACCOUNT_SIZE,
+        )
+    }
+}
+
+/// Why a run's state could not be read.
+enum Failure {
+    /// A foreign, truncated or corrupt account.
+    Decode(String),
+    /// A coordinator account of a layout this exporter does not know.
+    Unsupported { size: usize, version: Option<u64> },
 }
 
 /// One training run as the chain holds it.
@@ -225,6 +268,8 @@ struct Memory {
     detail: Retained<Pubkey, RunDetail>,
     /// When the detail tier last ran.
     detail_polled: Option<Instant>,
+    /// Unsupported accounts already warned about: (account, size, version).
+    warned: std::collections::HashSet<(String, usize, Option<u64>)>,
 }
 
 /// A run found by discovery.
@@ -233,6 +278,7 @@ struct Target {
     program: Pubkey,
     instance: Pubkey,
     account: Pubkey,
+    run_id: String,
 }
 
 impl Coordinator {
@@ -244,6 +290,7 @@ impl Coordinator {
                 runs: Retained::new(settings.max_age),
                 detail: Retained::new(settings.detail_interval * 3),
                 detail_polled: None,
+                warned: std::collections::HashSet::new(),
             }),
             settings,
             stats,
@@ -288,6 +335,7 @@ impl Coordinator {
                 program: *program,
                 instance: address,
                 account: Pubkey::new_from_array(instance.coordinator_account),
+                run_id: instance.run_id,
             });
         }
         Ok(targets)
@@ -314,7 +362,7 @@ impl Coordinator {
     async fn read_states(
         &self,
         targets: &[Target],
-    ) -> Result<Vec<(Target, AccountData, Result<Run, String>)>, CollectError> {
+    ) -> Result<Vec<(Target, AccountData, Result<Run, Failure>)>, CollectError> {
         let addresses: Vec<Pubkey> = targets.iter().map(|t| t.account).collect();
         let header = Window {
             offset: 0,
@@ -331,28 +379,42 @@ impl Coordinator {
             let bytes = match account_bytes(&ui, header.len) {
                 Ok(bytes) => bytes,
                 Err(message) => {
-                    out.push((target, AccountData::full(Vec::new()), Err(message)));
+                    out.push((
+                        target,
+                        AccountData::full(Vec::new()),
+                        Err(Failure::Decode(message)),
+                    ));
                     continue;
                 }
             };
             if ui.owner != target.program.to_string() {
+                let message = format!("owned by {}, not the coordinator program", ui.owner);
                 out.push((
                     target,
                     AccountData::full(bytes),
-                    Err(format!(
-                        "owned by {}, not the coordinator program",
-                        ui.owner
-                    )),
+                    Err(Failure::Decode(message)),
                 ));
                 continue;
             }
             let total = ui.space.map_or(usize::MAX, |s| s as usize);
             let Some(layout) = Layout::from_account_size(total) else {
-                out.push((
-                    target,
-                    AccountData::full(bytes),
-                    Err(format!("unexpected account size {total}")),
-                ));
+                // A coordinator account of another size: a layout of a newer
+                // program, reported as such; anything else is foreign.
+                let failure = if bytes.get(..8)
+                    == Some(&account::COORDINATOR_ACCOUNT_DISCRIMINATOR[..])
+                    && ui.space.is_some()
+                {
+                    Failure::Unsupported {
+                        size: total,
+                        version: bytes
+                            .get(8..16)
+                            .and_then(|v| v.try_into().ok())
+                            .map(u64::from_le_bytes),
+                    }
+                } else {
+                    Failure::Decode(format!("unexpected account size {total}"))
+                };
+                out.push((target, AccountData::full(bytes), Err(failure)));
                 continue;
             };
             by_layout
@@ -382,7 +444,13 @@ impl Coordinator {
                 }
             }
             for (target, data) in group {
-                let run = account::decode_run(&data).map_err(|e| e.to_string());
+                let run = account::decode_run(&data).map_err(|e| match e {
+                    account::DecodeError::Version(version) => Failure::Unsupported {
+                        size: data.total_len(),
+                        version: Some(version),
+                    },
+                    other => Failure::Decode(other.to_string()),
+                });
                 out.push((target, data, run));
             }
         }
@@ -584,6 +652,7 @@ impl Collector for Coordinator {
         // holds one layout and costs one request per window.
         let mut decoded = Vec::new();
         let mut failed = Vec::new();
+        let mut unsupported = Vec::new();
         let mut details = HashMap::new();
         for program in &self.settings.programs {
             let targets = self.discover(&program.0).await?;
@@ -592,12 +661,27 @@ impl Collector for Coordinator {
                 for (target, data, run) in self.read_states(batch).await? {
                     match run {
                         Ok(run) => good.push((target, data, run)),
-                        Err(message) => {
+                        Err(Failure::Decode(message)) => {
                             self.stats.record(&CollectError::Decode {
                                 what: format!("coordinator account {}", target.account),
                                 message,
                             });
                             failed.push(target);
+                        }
+                        Err(Failure::Unsupported { size, version }) => {
+                            let run = UnsupportedRun {
+                                program: target.program.to_string(),
+                                run_id: target.run_id.clone(),
+                                instance: target.instance.to_string(),
+                                account: target.account.to_string(),
+                                size,
+                                version,
+                            };
+                            self.stats.record(&CollectError::Decode {
+                                what: format!("coordinator account {}", target.account),
+                                message: run.message(),
+                            });
+                            unsupported.push(run);
                         }
                     }
                 }
@@ -651,15 +735,36 @@ impl Collector for Coordinator {
                 live.insert(target.account);
             }
         }
+        // An unsupported account is said once (a warning), not every poll; the
+        // run's last good state is not served: it cannot be read any more.
+        let mut warned = std::collections::HashSet::new();
+        for run in &unsupported {
+            let key = (run.account.clone(), run.size, run.version);
+            if !memory.warned.contains(&key) {
+                tracing::warn!(
+                    program = %run.program,
+                    run_id = %run.run_id,
+                    account = %run.account,
+                    size = run.size,
+                    version = ?run.version,
+                    "{}",
+                    run.message()
+                );
+            }
+            warned.insert(key);
+        }
+        memory.warned = warned;
         // Forget runs that are gone, so memory stays bounded by what exists.
         memory.runs.retain(|k| live.contains(k));
         memory.detail.retain(|k| live.contains(k));
         runs.sort_by(|a, b| (&a.program, &a.run.run_id).cmp(&(&b.program, &b.run.run_id)));
-        Ok(CoordinatorSnapshot { runs })
+        unsupported.sort_by(|a, b| (&a.program, &a.run_id).cmp(&(&b.program, &b.run_id)));
+        Ok(CoordinatorSnapshot { runs, unsupported })
     }
 
     fn encode(s: &CoordinatorSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
-        families::encode_runs(&s.runs, out)
+        families::encode_runs(&s.runs, out)?;
+        families::encode_unsupported(&s.unsupported, out)
     }
 
     fn backoff(&self) -> Option<std::time::Instant> {
