@@ -396,15 +396,20 @@ pub(crate) async fn fetch_accounts(
 }
 
 /// Decimals of every mint in `mints`, from `cache` or from `fetched` (the accounts read
-/// for the mints not cached, in the same order); newly read ones are cached. A mint
+/// for the mints not cached, in the same order); newly read ones are cached, and
+/// mints not `in_use` any more are forgotten. A mint
 /// that is missing or does not decode is recorded and left out.
 pub(crate) fn learn_decimals(
     stats: &Stats,
     cache: &Mutex<HashMap<Pubkey, u8>>,
+    in_use: &[Pubkey],
     wanted: &[Pubkey],
     fetched: Vec<Option<UiAccount>>,
 ) -> HashMap<Pubkey, u8> {
     let mut cache = lock(cache);
+    // Mints come from the chain: keep only those this poll uses, so the cache is
+    // bounded by what exists, not by everything ever seen.
+    cache.retain(|mint, _| in_use.contains(mint));
     for (mint, ui) in wanted.iter().zip(fetched) {
         let Some(ui) = ui else {
             stats.record(&CollectError::Missing {
@@ -550,7 +555,11 @@ impl Collector for MiningPool {
             fetch_accounts(&self.rpc, &wanted).await?
         };
         let mint_accounts = fetched.split_off(vaults.len().min(fetched.len()));
-        let decimals = learn_decimals(&self.stats, &self.decimals, &mints, mint_accounts);
+        let in_use: Vec<Pubkey> = pools
+            .iter()
+            .flat_map(|(_, _, p)| [p.collateral_mint, p.redeemable_mint])
+            .collect();
+        let decimals = learn_decimals(&self.stats, &self.decimals, &in_use, &mints, mint_accounts);
 
         let mut entries = Vec::new();
         for ((index, address, pool), (vault, ui)) in
@@ -740,6 +749,28 @@ fn encode_pools(s: &PoolSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Resul
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_decimals_cache_keeps_only_the_mints_in_use() {
+        use base64::Engine as _;
+        let stats = Stats::new("pool");
+        let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let cache = Mutex::new(HashMap::from([(a, 6u8)]));
+        let mint = UiAccount {
+            lamports: 1,
+            data: solana_account_decoder_client_types::UiAccountData::Binary(
+                base64::engine::general_purpose::STANDARD.encode(token::encode_mint(9, 1)),
+                UiAccountEncoding::Base64,
+            ),
+            owner: token::TOKEN_PROGRAM.to_string(),
+            executable: false,
+            rent_epoch: 0,
+            space: None,
+        };
+        let known = learn_decimals(&stats, &cache, &[b], &[b], vec![Some(mint)]);
+        assert_eq!(known, HashMap::from([(b, 9)]));
+        assert_eq!(*lock(&cache), HashMap::from([(b, 9)]), "{a} forgotten");
+    }
     use super::*;
 
     use crate::fixtures::{fixture, key};

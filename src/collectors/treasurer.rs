@@ -376,7 +376,8 @@ impl Collector for Treasurer {
         let mint_accounts = fetched.split_off((2 * runs.len()).min(fetched.len()));
         let vault_accounts = fetched.split_off(runs.len().min(fetched.len()));
         let instance_accounts = fetched;
-        let decimals = learn_decimals(&self.stats, &self.decimals, &mints, mint_accounts);
+        let in_use: Vec<Pubkey> = runs.iter().map(|(_, r)| r.collateral_mint).collect();
+        let decimals = learn_decimals(&self.stats, &self.decimals, &in_use, &mints, mint_accounts);
         let coordinator = self.runs.as_ref().and_then(|s| s.fresh());
 
         let mut out = Vec::new();

@@ -615,7 +615,11 @@ async fn commits_are_read_only_when_the_sha_changes() {
         value(t, &requests("models")).unwrap_or(0.0) >= models + 6.0
     })
     .await;
-    assert_eq!(hub.count(&commits_path), 6, "one more read of three pages");
+    assert_eq!(
+        hub.count(&commits_path),
+        4,
+        "one more page: the new commit, then the old head, where reading stops"
+    );
     assert_eq!(
         hub.count(&files_path),
         1,
@@ -630,6 +634,36 @@ async fn commits_are_read_only_when_the_sha_changes() {
     assert_eq!(
         hub.count("/api/models/PsycheFoundation/psyche-tokenizer/commits/main"),
         1
+    );
+
+    // A force-push: the old head is gone, so the history is read again in full.
+    hub.put_commits(
+        CONSILIENCE,
+        vec![
+            commit(
+                "1111111111111111111111111111111111111111",
+                "step 1",
+                "2025-03-27T00:00:00.000Z",
+            ),
+            commit(
+                "2222222222222222222222222222222222222222",
+                "initial",
+                "2025-03-20T00:00:00.000Z",
+            ),
+        ],
+    );
+    hub.patch_model(
+        CONSILIENCE,
+        json!({"sha": "1111111111111111111111111111111111111111", "lastModified": "2025-03-27T00:00:00.000Z"}),
+    );
+    let text = exp
+        .metrics_until("the rewritten history", WAIT, |t| {
+            value(t, &repo("psyche_hf_checkpoint_step", CONSILIENCE)) == Some(1.0)
+        })
+        .await;
+    assert_eq!(
+        value(&text, &repo("psyche_hf_model_commits", CONSILIENCE)),
+        Some(2.0)
     );
     assert_api_only(&hub, None);
 }

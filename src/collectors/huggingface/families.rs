@@ -116,7 +116,7 @@ pub(super) fn encode_repos(
         "psyche_hf_model_commits",
         "Commits on the main branch (read when the repo's sha changes; polled every --hf.interval)",
         None,
-        |m| Some(as_i64(m.history.as_ref()?.commits.len() as u64)),
+        |m| Some(as_i64(m.history.as_ref()?.total)),
     )?;
     per_model(
         out,

@@ -81,6 +81,9 @@ const EXPAND: [&str; 8] = [
 
 /// A bound on `Link` pages per listing, so a looping `next` cannot hold a poll.
 const MAX_PAGES: usize = 200;
+/// Commits remembered per repo (the newest): enough to find any recent on-chain
+/// revision, bounded whatever the repo's age.
+pub const KEPT_COMMITS: usize = 5000;
 /// The most bytes a Hub answer may have (a page of 100 models, one model with its
 /// files, a page of commits are each well under a megabyte).
 const MAX_BODY: usize = 16 << 20;
@@ -333,8 +336,10 @@ pub struct Model {
 /// The commits of a repo's `main`, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct History {
-    /// The commits.
+    /// The newest commits (at most [`KEPT_COMMITS`]).
     pub commits: Vec<Commit>,
+    /// Commits on `main` in all, kept ones or not.
+    pub total: u64,
 }
 
 impl History {
@@ -726,27 +731,73 @@ impl HuggingFace {
         )
     }
 
-    async fn commits(&self, repo: &str) -> Result<History, CollectError> {
+    /// The commits of `repo`'s main. With the history read before (`known`), only the
+    /// pages down to its head are read and the rest is carried over; when that head is
+    /// gone (a force-push), everything is read again.
+    async fn commits(&self, repo: &str, known: Option<&History>) -> Result<History, CollectError> {
         let what = format!("hf commits {repo}");
-        let wire = match self
-            .get_all::<WireCommit>("commits", &what, self.repo_url(repo, &["commits", "main"]))
-            .await?
-        {
-            Fetched::Found { value, .. } => value,
-            // A repo with no commit on main has no branch to list.
-            Fetched::NotFound => Vec::new(),
-            Fetched::Unauthorized => return Err(CollectError::Status { what, status: 401 }),
+        let known_head = known.and_then(|h| h.newest()).map(|c| c.id.clone());
+        let mut new: Vec<Commit> = Vec::new();
+        let mut next = Some(self.repo_url(repo, &["commits", "main"]));
+        let mut pages = 0;
+        let mut reached_known = false;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(CollectError::Decode {
+                    what,
+                    message: format!("more than {MAX_PAGES} pages"),
+                });
+            }
+            let page = match self.get::<Vec<WireCommit>>("commits", &what, url).await? {
+                Fetched::Found { value, next: n } => {
+                    next = n;
+                    value
+                }
+                // A repo with no commit on main has no branch to list.
+                Fetched::NotFound if pages == 1 => Vec::new(),
+                Fetched::Unauthorized => return Err(CollectError::Status { what, status: 401 }),
+                Fetched::NotFound => {
+                    return Err(CollectError::Decode {
+                        what,
+                        message: "a next page vanished".into(),
+                    });
+                }
+            };
+            for c in page {
+                if known_head.as_deref() == Some(c.id.as_str()) {
+                    reached_known = true;
+                    break;
+                }
+                if new.len() < KEPT_COMMITS {
+                    new.push(Commit {
+                        step: c.title.as_deref().and_then(step_of),
+                        timestamp: c.date.as_deref().and_then(unix_seconds),
+                        id: c.id,
+                    });
+                } else {
+                    new.push(Commit {
+                        step: None,
+                        timestamp: None,
+                        id: String::new(),
+                    });
+                }
+            }
+            if reached_known {
+                break;
+            }
+        }
+        let added = new.len() as u64;
+        let mut commits: Vec<Commit> = new.into_iter().filter(|c| !c.id.is_empty()).collect();
+        let total = match (reached_known, known) {
+            (true, Some(k)) => {
+                let room = KEPT_COMMITS.saturating_sub(commits.len());
+                commits.extend(k.commits.iter().take(room).cloned());
+                k.total.saturating_add(added)
+            }
+            _ => added,
         };
-        Ok(History {
-            commits: wire
-                .into_iter()
-                .map(|c| Commit {
-                    step: c.title.as_deref().and_then(step_of),
-                    timestamp: c.date.as_deref().and_then(unix_seconds),
-                    id: c.id,
-                })
-                .collect(),
-        })
+        Ok(History { commits, total })
     }
 
     /// The files of `repo` at commit `sha`; `None` when the Hub no longer has the
@@ -883,7 +934,8 @@ impl Collector for HuggingFace {
             if halted {
                 continue;
             }
-            match self.commits(id).await {
+            let previous_history = model.history.clone();
+            match self.commits(id, previous_history.as_deref()).await {
                 Ok(history) => {
                     model.history = Some(Arc::new(history));
                     entry.commits_for = key;
