@@ -6,10 +6,12 @@
 //! too ([`Command`]); [`crate::commands`] answers them.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::collectors::CollectorArgs;
+use crate::flags::parse_duration;
 use crate::views::View;
 
 /// Prometheus exporter for the Psyche decentralized training network: training
@@ -42,9 +44,63 @@ pub struct WebArgs {
         default_value = "0.0.0.0:10580"
     )]
     pub listen_address: SocketAddr,
-    /// Path under which to expose metrics.
-    #[arg(id = "web.telemetry-path", long = "web.telemetry-path", env = "PSYCHE_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_path)]
+    /// Path under which to expose metrics; not /, /healthz, /readyz or a path under
+    /// /api/.
+    #[arg(
+        id = "web.telemetry-path",
+        long = "web.telemetry-path",
+        env = "PSYCHE_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics"
+    )]
     pub telemetry_path: String,
+    /// How long a client may take to send a request's headers (from its connection,
+    /// or from the first byte of a later request on it); then the connection is
+    /// closed.
+    #[arg(id = "web.read-header-timeout", long = "web.read-header-timeout", env = "PSYCHE_EXPORTER_WEB_READ_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub read_header_timeout: Duration,
+    /// How long a keep-alive connection may wait for its next request, or a response
+    /// may make no progress, before the connection is closed.
+    #[arg(id = "web.idle-timeout", long = "web.idle-timeout", env = "PSYCHE_EXPORTER_WEB_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Open connections at most. At the cap, a new connection closes the one that has
+    /// waited longest without a request in flight; when every one has a request in
+    /// flight, the new one is closed.
+    #[arg(id = "web.max-connections", long = "web.max-connections", env = "PSYCHE_EXPORTER_WEB_MAX_CONNECTIONS", default_value = "512", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+}
+
+impl WebArgs {
+    /// The paths the flags configure, with their flags: each is checked against
+    /// the fixed routes and the others (`http::check_path`).
+    pub fn paths(&self) -> Vec<(&'static str, &str)> {
+        vec![("--web.telemetry-path", self.telemetry_path.as_str())]
+    }
+
+    /// The server's limits.
+    pub fn limits(&self) -> crate::http::server::Limits {
+        crate::http::server::Limits {
+            read_header_timeout: self.read_header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let paths = self.paths();
+        for (i, (flag, path)) in paths.iter().enumerate() {
+            let others: Vec<&str> = paths[..i].iter().map(|(_, p)| *p).collect();
+            crate::http::check_path(path, &others).map_err(|e| format!("{flag}: {e}"))?;
+        }
+        for (flag, d) in [
+            ("--web.read-header-timeout", self.read_header_timeout),
+            ("--web.idle-timeout", self.idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(format!("{flag} must be more than zero"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Log level.
@@ -95,6 +151,7 @@ pub struct LogArgs {
 impl Cli {
     /// Checks clap cannot express; the message names the flags involved.
     pub fn validate(&self) -> Result<(), String> {
+        self.web.validate()?;
         self.collectors.validate()?;
         if let Some(command) = &self.command {
             let view = command.view();
@@ -197,13 +254,6 @@ impl Command {
             Command::Run { output, .. } | Command::Checkpoints { output, .. } => output.output,
         }
     }
-}
-
-fn parse_path(s: &str) -> Result<String, String> {
-    if !s.starts_with('/') || s.len() < 2 {
-        return Err("must start with / and name a path, e.g. /metrics".into());
-    }
-    Ok(s.to_owned())
 }
 
 #[cfg(test)]
