@@ -271,7 +271,8 @@ async fn upstream_error_text_is_escaped_and_capped() {
             data: None,
         },
     );
-    let mut child = solana_only(&node.endpoint, "200ms", "100ms");
+    // A timeout long enough to read 200 KB on a loaded machine.
+    let mut child = solana_only(&node.endpoint, "5s", "4s");
     let logs = Logs::capture(&mut child);
     let serving = logs.wait_line("msg=serving").await;
     let address = serving
