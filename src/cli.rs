@@ -6,10 +6,12 @@
 //! too ([`Command`]); [`crate::commands`] answers them.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::collectors::CollectorArgs;
+use crate::flags::parse_duration;
 use crate::views::View;
 
 /// Prometheus exporter for the Psyche decentralized training network: training
@@ -42,12 +44,23 @@ pub struct WebArgs {
         default_value = "0.0.0.0:10580"
     )]
     pub listen_address: SocketAddr,
-    /// Path under which to expose metrics.
-    #[arg(id = "web.telemetry-path", long = "web.telemetry-path", env = "PSYCHE_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_path)]
+    /// Path under which to expose metrics; not /, /healthz, /readyz or a path under
+    /// /api/.
+    #[arg(
+        id = "web.telemetry-path",
+        long = "web.telemetry-path",
+        env = "PSYCHE_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics"
+    )]
     pub telemetry_path: String,
     /// Path of the MCP endpoint (Model Context Protocol, streamable HTTP): the same
     /// answers as /api/v1/ as tools for agents.
-    #[arg(id = "web.mcp-path", long = "web.mcp-path", env = "PSYCHE_EXPORTER_WEB_MCP_PATH", default_value = "/mcp", value_parser = parse_path)]
+    #[arg(
+        id = "web.mcp-path",
+        long = "web.mcp-path",
+        env = "PSYCHE_EXPORTER_WEB_MCP_PATH",
+        default_value = "/mcp"
+    )]
     pub mcp_path: String,
     /// Do not serve the MCP endpoint.
     #[arg(
@@ -56,11 +69,21 @@ pub struct WebArgs {
         env = "PSYCHE_EXPORTER_NO_WEB_MCP"
     )]
     pub no_mcp: bool,
+    /// How long a client may take to send a request's headers (from its connection,
+    /// or from the first byte of a later request on it); then the connection is
+    /// closed.
+    #[arg(id = "web.read-header-timeout", long = "web.read-header-timeout", env = "PSYCHE_EXPORTER_WEB_READ_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub read_header_timeout: Duration,
+    /// How long a keep-alive connection may wait for its next request, or a response
+    /// may make no progress, before the connection is closed.
+    #[arg(id = "web.idle-timeout", long = "web.idle-timeout", env = "PSYCHE_EXPORTER_WEB_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Open connections at most. At the cap, a new connection closes the one that has
+    /// waited longest without a request in flight; when every one has a request in
+    /// flight, the new one is closed.
+    #[arg(id = "web.max-connections", long = "web.max-connections", env = "PSYCHE_EXPORTER_WEB_MAX_CONNECTIONS", default_value = "512", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
 }
-
-/// Paths the exporter serves itself; `--web.telemetry-path` and `--web.mcp-path`
-/// must not take one (nor anything under `/api/`).
-pub const FIXED_PATHS: [&str; 3] = ["/", "/healthz", "/readyz"];
 
 impl WebArgs {
     /// The MCP endpoint's path, unless it is switched off.
@@ -68,24 +91,38 @@ impl WebArgs {
         (!self.no_mcp).then_some(self.mcp_path.as_str())
     }
 
-    /// The configurable paths collide neither with each other nor with a fixed route.
-    fn validate(&self) -> Result<(), String> {
+    /// The paths the flags configure, with their flags: each is checked against
+    /// the fixed routes and the others (`http::check_path`).
+    pub fn paths(&self) -> Vec<(&'static str, &str)> {
         let mut paths = vec![("--web.telemetry-path", self.telemetry_path.as_str())];
         if let Some(mcp) = self.mcp() {
             paths.push(("--web.mcp-path", mcp));
         }
-        for (flag, path) in &paths {
-            let trimmed = path.trim_end_matches('/');
-            if FIXED_PATHS.contains(path) || trimmed == "/api" || path.starts_with("/api/") {
-                return Err(format!(
-                    "{flag}: {path} is served by the exporter itself (/, /healthz, /readyz, /api/…)"
-                ));
-            }
+        paths
+    }
+
+    /// The server's limits.
+    pub fn limits(&self) -> crate::http::server::Limits {
+        crate::http::server::Limits {
+            read_header_timeout: self.read_header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
         }
-        if let [(a, x), (b, y)] = paths.as_slice()
-            && x == y
-        {
-            return Err(format!("{a} and {b} name the same path {x}"));
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let paths = self.paths();
+        for (i, (flag, path)) in paths.iter().enumerate() {
+            let others: Vec<&str> = paths[..i].iter().map(|(_, p)| *p).collect();
+            crate::http::check_path(path, &others).map_err(|e| format!("{flag}: {e}"))?;
+        }
+        for (flag, d) in [
+            ("--web.read-header-timeout", self.read_header_timeout),
+            ("--web.idle-timeout", self.idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(format!("{flag} must be more than zero"));
+            }
         }
         Ok(())
     }
@@ -139,6 +176,7 @@ pub struct LogArgs {
 impl Cli {
     /// Checks clap cannot express; the message names the flags involved.
     pub fn validate(&self) -> Result<(), String> {
+        self.web.validate()?;
         self.collectors.validate()?;
         self.web.validate()?;
         if let Some(view) = self.command.as_ref().and_then(Command::view)
@@ -246,13 +284,6 @@ impl Command {
             Command::Mcp => Output::Json,
         }
     }
-}
-
-fn parse_path(s: &str) -> Result<String, String> {
-    if !s.starts_with('/') || s.len() < 2 {
-        return Err("must start with / and name a path, e.g. /metrics".into());
-    }
-    Ok(s.to_owned())
 }
 
 #[cfg(test)]

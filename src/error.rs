@@ -6,7 +6,15 @@
 //! next to the variants so a new failure mode cannot forget to pick a kind. The
 //! messages go to logs and the landing page only; they never contain an RPC URL
 //! (reqwest errors are stripped of theirs before they get here).
+//!
+//! Upstream text (a JSON-RPC error message, a decode error quoting a value) is
+//! hostile until shown otherwise: the `Display` of [`CollectError`] passes every
+//! text field through [`sanitize`] (control characters escaped, at most
+//! [`MAX_TEXT_CHARS`] characters), and every log line, page and JSON answer
+//! shows errors through it.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 /// Every `kind` label value, in the order the health encoder emits them.
@@ -21,17 +29,16 @@ pub const KINDS: [&str; 8] = [
     "too_large",
 ];
 
-/// Why one upstream request, or a whole poll, failed.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why one upstream request, or a whole poll, failed. Its `Display` is
+/// sanitised (see the module doc).
+#[derive(Debug, Clone)]
 pub enum CollectError {
     /// No answer within the deadline.
-    #[error("{what}: no answer in time")]
     Timeout {
         /// What was being fetched, or which deadline passed.
         what: String,
     },
     /// The request never got an HTTP response (DNS, connect, TLS, reset).
-    #[error("{what}: request failed: {message}")]
     Http {
         /// What was being fetched (an RPC method, an API path template).
         what: String,
@@ -39,7 +46,6 @@ pub enum CollectError {
         message: String,
     },
     /// A non-success HTTP status other than 429.
-    #[error("{what}: HTTP status {status}")]
     Status {
         /// What was being fetched.
         what: String,
@@ -47,7 +53,6 @@ pub enum CollectError {
         status: u16,
     },
     /// HTTP 429, or a JSON-RPC error saying the same.
-    #[error("{what}: rate limited{}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
     RateLimited {
         /// What was being fetched.
         what: String,
@@ -56,7 +61,6 @@ pub enum CollectError {
     },
     /// The response arrived but could not be understood (malformed JSON, a
     /// foreign or truncated account, an unexpected shape).
-    #[error("{what}: cannot decode: {message}")]
     Decode {
         /// What was being decoded.
         what: String,
@@ -64,7 +68,6 @@ pub enum CollectError {
         message: String,
     },
     /// The JSON-RPC server answered with an error object.
-    #[error("{method}: JSON-RPC error {code}: {message}")]
     Rpc {
         /// The JSON-RPC method.
         method: String,
@@ -74,19 +77,99 @@ pub enum CollectError {
         message: String,
     },
     /// An account or object the configuration names does not exist upstream.
-    #[error("{what}: not found")]
     Missing {
         /// What was looked for.
         what: String,
     },
     /// A response body longer than its cap: dropped unread, with its connection.
-    #[error("{what}: response larger than {limit} bytes; not read")]
     TooLarge {
         /// What was being fetched.
         what: String,
         /// The cap.
         limit: usize,
     },
+}
+
+impl fmt::Display for CollectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = |text: &str| sanitize(text).into_owned();
+        match self {
+            CollectError::Timeout { what } => write!(f, "{}: no answer in time", s(what)),
+            CollectError::Http { what, message } => {
+                write!(f, "{}: request failed: {}", s(what), s(message))
+            }
+            CollectError::Status { what, status } => {
+                write!(f, "{}: HTTP status {status}", s(what))
+            }
+            CollectError::RateLimited { what, retry_after } => {
+                write!(f, "{}: rate limited", s(what))?;
+                match retry_after {
+                    Some(d) => write!(f, ", retry after {}s", d.as_secs()),
+                    None => Ok(()),
+                }
+            }
+            CollectError::Decode { what, message } => {
+                write!(f, "{}: cannot decode: {}", s(what), s(message))
+            }
+            CollectError::Rpc {
+                method,
+                code,
+                message,
+            } => write!(f, "{}: JSON-RPC error {code}: {}", s(method), s(message)),
+            CollectError::Missing { what } => write!(f, "{}: not found", s(what)),
+            CollectError::TooLarge { what, limit } => {
+                write!(
+                    f,
+                    "{}: response larger than {limit} bytes; not read",
+                    s(what)
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for CollectError {}
+
+/// The most characters of one upstream text [`sanitize`] keeps.
+pub const MAX_TEXT_CHARS: usize = 200;
+
+/// Upstream text made safe to show in a log line or a page: control
+/// characters (`\r`, `\n`, ESC, C1…) and bidirectional overrides escaped
+/// (`\r`, `\n`, `\t`, `\u{1b}`), at most [`MAX_TEXT_CHARS`] characters of the
+/// result, then `…`. Borrowed when there is nothing to change; reads only as
+/// much of `text` as it keeps.
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || is_bidi_control(c);
+    if !text.chars().take(MAX_TEXT_CHARS + 1).any(unsafe_char)
+        && text.chars().nth(MAX_TEXT_CHARS).is_none()
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(MAX_TEXT_CHARS + 8);
+    let mut kept = 0;
+    for c in text.chars() {
+        let escaped: Cow<'_, str> = match c {
+            '\r' => "\\r".into(),
+            '\n' => "\\n".into(),
+            '\t' => "\\t".into(),
+            c if unsafe_char(c) => format!("\\u{{{:x}}}", u32::from(c)).into(),
+            c => c.encode_utf8(&mut [0; 4]).to_owned().into(),
+        };
+        let n = escaped.chars().count();
+        if kept + n > MAX_TEXT_CHARS {
+            out.push('…');
+            return Cow::Owned(out);
+        }
+        out.push_str(&escaped);
+        kept += n;
+    }
+    Cow::Owned(out)
+}
+
+/// Unicode's bidirectional embedding, override and isolate controls, which can
+/// make a line display in another order than it reads.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl CollectError {
@@ -221,6 +304,42 @@ mod tests {
         ];
         let kinds: Vec<_> = all.iter().map(CollectError::kind).collect();
         assert_eq!(kinds, KINDS);
+    }
+
+    #[test]
+    fn upstream_text_is_escaped_and_capped() {
+        assert!(matches!(
+            sanitize("plain text"),
+            Cow::Borrowed("plain text")
+        ));
+        assert_eq!(
+            sanitize("a\rb\nc\td\u{1b}[31me\u{7f}\u{9b}\u{202e}f"),
+            "a\\rb\\nc\\td\\u{1b}[31me\\u{7f}\\u{9b}\\u{202e}f"
+        );
+        let long = "é".repeat(200_000);
+        let capped = sanitize(&long);
+        assert_eq!(capped.chars().count(), MAX_TEXT_CHARS + 1);
+        assert!(capped.ends_with('…'));
+        assert_eq!(sanitize(&"x".repeat(MAX_TEXT_CHARS)).len(), MAX_TEXT_CHARS);
+        // An escape is never cut in half.
+        let escapes = "\u{1b}".repeat(100);
+        let capped = sanitize(&escapes);
+        assert!(capped.chars().count() <= MAX_TEXT_CHARS + 1);
+        assert!(
+            capped.trim_end_matches('…').ends_with("\\u{1b}"),
+            "{capped}"
+        );
+
+        let e = CollectError::Rpc {
+            method: "getHealth".into(),
+            code: -32005,
+            message: format!("bad\r\u{1b}[2Jnode{}", "!".repeat(200_000)),
+        };
+        let shown = e.to_string();
+        assert!(shown.starts_with("getHealth: JSON-RPC error -32005: bad\\r\\u{1b}[2Jnode!!"));
+        assert!(shown.ends_with('…'));
+        assert!(shown.chars().count() < 300, "{}", shown.len());
+        assert!(!shown.contains(['\r', '\u{1b}']));
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub async fn run(
         revision = health::REVISION,
         "serving"
     );
-    let serve = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown);
+    let serve = http::server::serve(listener, http::router(state), cli.web.limits(), shutdown);
     let result = tokio::select! {
         served = serve => served.map_err(RunError::from),
         Some(ended) = tasks.join_next() => Err(RunError::Poller(match ended {

@@ -4,6 +4,7 @@
 //! request URLs, and RPC URLs may hold API keys.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -99,7 +100,9 @@ impl Fields {
     }
 }
 
-/// A logfmt value: bare when safe, else double-quoted with escapes.
+/// A logfmt value: bare when safe, else double-quoted with escapes; control
+/// characters are escaped (`\r`, `\t`, `\u{1b}`), so no value can end a line
+/// or drive a terminal.
 fn quote(v: &str) -> String {
     let bare = !v.is_empty()
         && v.chars()
@@ -114,6 +117,11 @@ fn quote(v: &str) -> String {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -129,5 +137,6 @@ mod tests {
         assert_eq!(super::quote("a b"), "\"a b\"");
         assert_eq!(super::quote("x=\"1\""), "\"x=\\\"1\\\"\"");
         assert_eq!(super::quote(""), "\"\"");
+        assert_eq!(super::quote("a\rb\u{1b}[0m\t"), "\"a\\rb\\u{1b}[0m\\t\"");
     }
 }

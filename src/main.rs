@@ -37,6 +37,7 @@ async fn serve_or_answer() -> ExitCode {
         return psyche_exporter::commands::run(cli, command).await;
     }
     logging::init(&cli.log);
+    ignore_sighup();
     let listener = match tokio::net::TcpListener::bind(cli.web.listen_address).await {
         Ok(l) => l,
         Err(e) => {
@@ -50,6 +51,25 @@ async fn serve_or_answer() -> ExitCode {
             tracing::error!(error = %e, "exporter stopped");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// SIGHUP (a closed terminal, `systemctl reload`, `kill -HUP`) would stop the
+/// process by default. The exporter has nothing to reload (flags are read once;
+/// restart to change them), so it logs the signal and carries on.
+fn ignore_sighup() {
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangups) => {
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    tracing::info!(
+                        "SIGHUP received and ignored: nothing is reloaded (restart to change flags)"
+                    );
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot handle SIGHUP: it will stop the exporter"),
     }
 }
 

@@ -89,8 +89,10 @@ pub fn join(runs: &CoordinatorSnapshot, hub: &HuggingFaceSnapshot) -> Vec<RunChe
                 run_id: entry.run.run_id.clone(),
                 timestamp: commit.and_then(|c| c.timestamp),
                 step,
-                lag_steps: step.map(|s| {
-                    i64::from(entry.run.progress.step) - i64::try_from(s).unwrap_or(i64::MAX)
+                // A lag beyond i64 (a Hub title naming a step above 2^63) has no
+                // value rather than a clamped one.
+                lag_steps: step.and_then(|s| {
+                    i64::try_from(i128::from(entry.run.progress.step) - i128::from(s)).ok()
                 }),
                 verified,
             })
@@ -115,9 +117,7 @@ pub fn encode(joined: &[RunCheckpoint], out: &mut DescriptorEncoder<'_>) -> fmt:
         "psyche_run_checkpoint_step",
         "N of the 'step N' title of that commit (polled every --hf.interval)",
         None,
-        joined
-            .iter()
-            .filter_map(|c| Some((labels(c), i64::try_from(c.step?).unwrap_or(i64::MAX)))),
+        joined.iter().filter_map(|c| Some((labels(c), c.step?))),
     )?;
     gauge(
         out,

@@ -738,12 +738,7 @@ fn encode_pools(s: &PoolSnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Resul
         "psyche_pool_lenders",
         "Lender accounts of the mining-pool program, all pools together (Lender accounts do not name their pool)",
         None,
-        s.lenders.map(|n| {
-            (
-                [("program", s.program.as_str())],
-                i64::try_from(n).unwrap_or(i64::MAX),
-            )
-        }),
+        s.lenders.map(|n| ([("program", s.program.as_str())], n)),
     )
 }
 

@@ -476,7 +476,7 @@ impl Collector for SolanaRpc {
         let label = |e: &'_ EndpointStatus| [("endpoint", e.endpoint.clone())];
         let read = |f: fn(&Readings) -> Option<u64>| {
             eps.iter()
-                .filter_map(move |e| Some((label(e), f(e.readings.as_ref()?)? as i64)))
+                .filter_map(move |e| Some((label(e), f(e.readings.as_ref()?)?)))
         };
         gauge(
             out,
@@ -512,7 +512,7 @@ impl Collector for SolanaRpc {
                             ("endpoint", e.endpoint.clone()),
                             ("commitment", c.to_owned()),
                         ],
-                        slot? as i64,
+                        slot?,
                     ))
                 })
             }),
@@ -544,8 +544,7 @@ impl Collector for SolanaRpc {
             "psyche_solana_slots_behind",
             "Slots the endpoint is behind: its own getHealth figure, else its confirmed slot against the highest of its cluster",
             None,
-            eps.iter()
-                .filter_map(|e| Some((label(e), e.slots_behind? as i64))),
+            eps.iter().filter_map(|e| Some((label(e), e.slots_behind?))),
         )?;
         gauge(
             out,

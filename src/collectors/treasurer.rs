@@ -457,7 +457,6 @@ fn labels(t: &Treasury) -> [(&'static str, &str); 2] {
 }
 
 fn encode_treasuries(runs: &[Treasury], out: &mut DescriptorEncoder<'_>) -> fmt::Result {
-    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     gauge(
         out,
         "psyche_treasurer_run_info",
@@ -488,7 +487,7 @@ fn encode_treasuries(runs: &[Treasury], out: &mut DescriptorEncoder<'_>) -> fmt:
         "psyche_treasurer_claimed_points",
         "Earned points already paid out (1 point = 1 base unit of the reward token)",
         None,
-        runs.iter().map(|t| (labels(t), as_i64(t.claimed_points))),
+        runs.iter().map(|t| (labels(t), t.claimed_points)),
     )?;
     gauge(
         out,
@@ -496,7 +495,7 @@ fn encode_treasuries(runs: &[Treasury], out: &mut DescriptorEncoder<'_>) -> fmt:
         "Points earned by all registered clients minus points paid out (coordinator detail tier)",
         None,
         runs.iter()
-            .filter_map(|t| Some((labels(t), as_i64(t.unclaimed()?)))),
+            .filter_map(|t| Some((labels(t), t.unclaimed()?))),
     )?;
     gauge(
         out,

@@ -264,11 +264,15 @@ pub fn url_segment(s: &str) -> String {
     out
 }
 
-/// Escape text for HTML element content and attribute values.
+/// Escape text for HTML element content and attribute values; control
+/// characters (upstream text may hold `\r` or ESC) show as `\u{1b}`.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -290,6 +294,7 @@ mod tests {
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+        assert_eq!(escape("a\r\u{1b}[0m"), "a\\u{d}\\u{1b}[0m");
     }
 
     #[test]

@@ -58,7 +58,6 @@ const CLIENT_STATES: [account::ClientState; 4] = [
 ];
 
 pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_>) -> fmt::Result {
-    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     gauge(
         out,
         "psyche_run_info",
@@ -161,7 +160,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
                     .into_iter()
                     .flat_map(|c| CLIENT_STATES.iter().map(move |s| (s.as_str(), c.get(*s))))
                     .chain(unknown)
-                    .map(move |(state, n)| (labels(r, &[("state", state)]), as_i64(n)))
+                    .map(move |(state, n)| (labels(r, &[("state", state)]), n))
             }),
         )?;
     }
@@ -171,7 +170,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_registered_clients",
         "Clients ever registered with the run",
         None,
-        |r| Some(r.run.lists.registered_clients as i64),
+        |r| Some(r.run.lists.registered_clients as u64),
     )?;
     per_run(
         out,
@@ -179,7 +178,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_pending_clients",
         "Clients waiting to join the next epoch (detail tier)",
         None,
-        |r| Some(as_i64(r.run.detail.as_ref()?.pending_clients)),
+        |r| Some(r.run.detail.as_ref()?.pending_clients),
     )?;
     per_run(
         out,
@@ -203,7 +202,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_state_start_timestamp",
         "When the run entered its current state (cluster clock, Unix time)",
         Some(&Unit::Seconds),
-        |r| Some(as_i64(r.run.state_start_timestamp)).filter(|t| *t > 0),
+        |r| Some(r.run.state_start_timestamp).filter(|t| *t > 0),
     )?;
     per_run(
         out,
@@ -211,7 +210,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_phase_deadline_timestamp",
         "State start plus the current phase's timeout (warmup, round_train, round_witness, cooldown); a deadline long past means nobody is ticking the run",
         Some(&Unit::Seconds),
-        |r| r.run.phase_deadline().map(as_i64),
+        |r| r.run.phase_deadline(),
     )?;
     per_run(
         out,
@@ -219,7 +218,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_epoch_start_timestamp",
         "When the current epoch started (Unix time; v1 layout only)",
         Some(&Unit::Seconds),
-        |r| r.run.epoch.start_timestamp.filter(|t| *t > 0).map(as_i64),
+        |r| r.run.epoch.start_timestamp.filter(|t| *t > 0),
     )?;
     per_run(
         out,
@@ -227,7 +226,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_epoch_time",
         "Configured epoch duration (v1 layout only)",
         Some(&Unit::Seconds),
-        |r| r.run.config.epoch_time.map(as_i64),
+        |r| r.run.config.epoch_time,
     )?;
     gauge(
         out,
@@ -237,7 +236,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         runs.iter().flat_map(|r| {
             phase_timeouts(&r.run.config)
                 .into_iter()
-                .map(move |(phase, t)| (labels(r, &[("phase", phase)]), as_i64(t)))
+                .map(move |(phase, t)| (labels(r, &[("phase", phase)]), t))
         }),
     )?;
     per_run(
@@ -246,7 +245,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_tokens_per_step",
         "Tokens per step at the current batch size (sequences x sequence length)",
         None,
-        |r| Some(as_i64(r.run.tokens_per_step())),
+        |r| Some(r.run.tokens_per_step()),
     )?;
     per_run(
         out,
@@ -254,7 +253,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_tokens_trained",
         "Tokens trained so far",
         None,
-        |r| Some(as_i64(r.run.tokens_trained())),
+        |r| Some(r.run.tokens_trained()),
     )?;
     per_run(
         out,
@@ -262,7 +261,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_total_tokens",
         "Tokens the run will have trained after total_steps, including the batch-size ramp",
         None,
-        |r| Some(as_i64(r.run.tokens_total())),
+        |r| Some(r.run.tokens_total()),
     )?;
     per_run(
         out,
@@ -270,7 +269,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_witnesses",
         "Witnesses received in the current round",
         None,
-        |r| Some(r.run.current_round()?.witnesses_len as i64),
+        |r| Some(r.run.current_round()?.witnesses_len as u64),
     )?;
     per_run(
         out,
@@ -286,7 +285,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_nonce",
         "Coordinator account nonce (incremented by every state-changing instruction)",
         None,
-        |r| Some(as_i64(r.run.nonce)),
+        |r| Some(r.run.nonce),
     )?;
     per_run(
         out,
@@ -302,7 +301,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_parameters",
         "Model parameters (run metadata)",
         None,
-        |r| Some(as_i64(r.run.metadata.num_parameters)),
+        |r| Some(r.run.metadata.num_parameters),
     )?;
     per_run(
         out,
@@ -351,7 +350,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_rewards_earned_points",
         "Reward points earned by all registered clients (detail tier)",
         None,
-        |r| Some(as_i64(r.run.detail.as_ref()?.earned_sum)),
+        |r| Some(r.run.detail.as_ref()?.earned_sum),
     )?;
     per_run(
         out,
@@ -359,7 +358,7 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "psyche_run_rewards_slashed_points",
         "Reward points slashed from all registered clients (detail tier)",
         None,
-        |r| Some(as_i64(r.run.detail.as_ref()?.slashed_sum)),
+        |r| Some(r.run.detail.as_ref()?.slashed_sum),
     )?;
     per_run(
         out,
@@ -368,12 +367,12 @@ pub(super) fn encode_runs(runs: &[Arc<RunEntry>], out: &mut DescriptorEncoder<'_
         "Points shared among the healthy finishers of the current epoch",
         None,
         |r| {
-            Some(as_i64(
+            Some(
                 r.run
                     .clients_state
                     .current_epoch_rates
                     .earning_rate_total_shared,
-            ))
+            )
         },
     )
 }

@@ -9,18 +9,14 @@ use prometheus_client::registry::Unit;
 use super::{HuggingFaceSnapshot, Model, Repo, RepoState};
 use crate::exposition::gauge;
 
-fn as_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 /// A per-repo gauge of the repos the Hub answered for.
-fn per_model(
+fn per_model<V: prometheus_client::encoding::EncodeGaugeValue>(
     out: &mut DescriptorEncoder<'_>,
     repos: &[Repo],
     name: &str,
     help: &str,
     unit: Option<&Unit>,
-    value: impl Fn(&Model) -> Option<i64>,
+    value: impl Fn(&Model) -> Option<V>,
 ) -> fmt::Result {
     gauge(
         out,
@@ -84,7 +80,7 @@ pub(super) fn encode_repos(
         "psyche_hf_model_downloads",
         "Downloads in the last 30 days, as the Hub counts them (polled every --hf.interval)",
         None,
-        |m| m.downloads.map(as_i64),
+        |m| m.downloads,
     )?;
     per_model(
         out,
@@ -92,7 +88,7 @@ pub(super) fn encode_repos(
         "psyche_hf_model_likes",
         "Likes of the model (polled every --hf.interval)",
         None,
-        |m| m.likes.map(as_i64),
+        |m| m.likes,
     )?;
     per_model(
         out,
@@ -100,7 +96,7 @@ pub(super) fn encode_repos(
         "psyche_hf_model_storage",
         "Storage the repo uses, all revisions (usedStorage; polled every --hf.interval)",
         Some(&Unit::Bytes),
-        |m| m.storage_bytes.map(as_i64),
+        |m| m.storage_bytes,
     )?;
     per_model(
         out,
@@ -108,7 +104,7 @@ pub(super) fn encode_repos(
         "psyche_hf_model_parameters",
         "Parameters in the model's safetensors files (safetensors.total; polled every --hf.interval)",
         None,
-        |m| m.parameters.map(as_i64),
+        |m| m.parameters,
     )?;
     per_model(
         out,
@@ -116,7 +112,7 @@ pub(super) fn encode_repos(
         "psyche_hf_model_commits",
         "Commits on the main branch (read when the repo's sha changes; polled every --hf.interval)",
         None,
-        |m| Some(as_i64(m.history.as_ref()?.total)),
+        |m| Some(m.history.as_ref()?.total),
     )?;
     per_model(
         out,
@@ -132,7 +128,7 @@ pub(super) fn encode_repos(
         "psyche_hf_checkpoint_step",
         "N of the newest commit titled 'step N' on main (polled every --hf.interval)",
         None,
-        |m| Some(as_i64(m.history.as_ref()?.newest_checkpoint()?.step?)),
+        |m| m.history.as_ref()?.newest_checkpoint()?.step,
     )?;
     per_model(
         out,
@@ -140,7 +136,7 @@ pub(super) fn encode_repos(
         "psyche_hf_model_files",
         "Files in the newest commit titled 'step N' on main (the Hub's model API at that revision; read when it changes; polled every --hf.interval)",
         None,
-        |m| Some(as_i64(m.files.as_ref()?.files.len() as u64)),
+        |m| Some(m.files.as_ref()?.files.len() as u64),
     )?;
     gauge(
         out,
@@ -148,6 +144,6 @@ pub(super) fn encode_repos(
         "Requests left in the Hub's current rate-limit window (RateLimit header r=; polled every --hf.interval)",
         None,
         s.rate_limit_remaining
-            .map(|r| (Vec::<(&str, &str)>::new(), as_i64(r))),
+            .map(|r| (Vec::<(&str, &str)>::new(), r)),
     )
 }

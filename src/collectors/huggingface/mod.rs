@@ -101,10 +101,11 @@ impl Token {
         (!text.is_empty()).then(|| Token(text.to_owned()))
     }
 
-    /// Read a token file. The error names the file, never its content.
+    /// Read a token file: one line, at most 4 KiB read
+    /// ([`crate::flags::read_secret_line`]). The error names the file, never its
+    /// content.
     pub fn from_file(path: &Path) -> Result<Token, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+        let text = crate::flags::read_secret_line(path, "token file")?;
         Token::new(&text).ok_or_else(|| format!("token file {} is empty", path.display()))
     }
 

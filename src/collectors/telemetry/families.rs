@@ -112,7 +112,7 @@ pub fn encode(s: &TelemetrySnapshot, out: &mut DescriptorEncoder<'_>) -> fmt::Re
         "psyche_exporter_telemetry_pending_signatures",
         "Signatures of active runs listed and not fetched yet (the getTransaction backlog)",
         None,
-        [(NO_LABELS, s.pending as i64)],
+        [(NO_LABELS, s.pending)],
     )?;
     counter(
         out,

@@ -60,6 +60,28 @@ impl Exporter {
         }
     }
 
+    /// `127.0.0.1:PORT`, for raw connections.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Signal shutdown and wait for `run` to return, at most `within`: `None`
+    /// when it did not (the task is then aborted).
+    pub async fn stop(mut self, within: Duration) -> Option<Result<(), RunError>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let task = self.task.take()?;
+        let abort = task.abort_handle();
+        match tokio::time::timeout(within, task).await {
+            Ok(joined) => Some(joined.expect("run did not panic")),
+            Err(_) => {
+                abort.abort();
+                None
+            }
+        }
+    }
+
     /// GET `path` with an optional `Accept` header.
     pub async fn get_with(&self, path: &str, accept: Option<&str>) -> Page {
         let mut req = self.http.get(format!("{}{path}", self.base));
