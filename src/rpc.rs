@@ -197,7 +197,7 @@ pub fn account_bytes(ui: &UiAccount, max: usize) -> Result<Vec<u8>, String> {
 /// small accounts; the others are a few KB.
 pub fn body_cap(method: &str) -> usize {
     match method {
-        "getMultipleAccounts" | "getProgramAccounts" => 64 << 20,
+        "getMultipleAccounts" | "getProgramAccounts" => 32 << 20,
         "getSignaturesForAddress" | "getTransaction" => 4 << 20,
         _ => 1 << 20,
     }

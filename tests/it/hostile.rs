@@ -102,9 +102,37 @@ async fn compression_bombs_are_decode_errors_and_memory_stays_bounded() {
         .unwrap();
     assert!(text.contains(&format!("run_id=\"{}\"", other.run_id)));
     let peak_mib = status_kib(child.id(), "VmHWM") / 1024;
+    eprintln!("peak RSS with 512 MiB zstd bombs: {peak_mib} MiB");
+    assert!(peak_mib < 96, "peak RSS {peak_mib} MiB with 512 MiB bombs");
+    // Then answers that never end: cut at the 32 MiB cap, memory still bounded.
+    fake.set("getProgramAccounts", Reply::Endless);
+    fake.set("getMultipleAccounts", Reply::Endless);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = http
+            .get(format!("http://{address}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if value(&text, &errors("coordinator", "too_large")).unwrap_or(0.0) >= 2.0
+            && value(&text, &errors("pool", "too_large")).unwrap_or(0.0) >= 2.0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no too_large errors:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let peak_mib = status_kib(child.id(), "VmHWM") / 1024;
+    eprintln!("peak RSS after endless answers too: {peak_mib} MiB");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(peak_mib < 96, "peak RSS {peak_mib} MiB with 512 MiB bombs");
+    assert!(
+        peak_mib < 128,
+        "peak RSS {peak_mib} MiB with endless answers"
+    );
 }
 
 async fn exporter(fake: &FakeRpc, extra: &[&str]) -> Exporter {

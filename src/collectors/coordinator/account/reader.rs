@@ -55,9 +55,18 @@ impl Reader<'_> {
     fn f64(&self, offset: usize) -> Result<f64, DecodeError> {
         Ok(f64::from_le_bytes(self.array(offset)?))
     }
+    /// A list length, which Psyche keeps within the list's capacity: more means the
+    /// bytes are not what this layout says (an error, never a clamp).
     fn len(&self, offset: usize, capacity: usize) -> Result<usize, DecodeError> {
         let raw = self.u64(offset)?;
-        Ok(usize::try_from(raw).map_or(capacity, |n| n.min(capacity)))
+        usize::try_from(raw)
+            .ok()
+            .filter(|n| *n <= capacity)
+            .ok_or(DecodeError::ListLength {
+                offset,
+                len: raw,
+                capacity,
+            })
     }
     fn string(&self, offset: usize, len: usize) -> Result<String, DecodeError> {
         Ok(fixed_string(self.read(offset, len)?))

@@ -1947,13 +1947,29 @@ fn unknown_tags_and_odd_bytes_decode_leniently() {
     assert_eq!(detail.epoch_clients[0].state, ClientState::Unknown(200));
     assert_eq!(detail.epoch_clients_by_state.unknown, 1);
 
+    // List lengths at capacity decode; beyond it they are errors, never clamped.
     let run = patch(&[
-        (o.epoch_clients_len(), &u64::MAX.to_le_bytes()),
-        (o.round_tail(0), &1000u64.to_le_bytes()),
+        (o.epoch_clients_len(), &(MAX_CLIENTS as u64).to_le_bytes()),
+        (o.round_tail(0), &(MAX_WITNESSES as u64).to_le_bytes()),
     ]);
     assert_eq!(run.lists.epoch_clients, MAX_CLIENTS);
     assert_eq!(run.rounds[0].witnesses_len, MAX_WITNESSES);
     assert_eq!(run.detail.unwrap().epoch_clients.len(), MAX_CLIENTS);
+    for (at, len) in [
+        (o.epoch_clients_len(), u64::MAX),
+        (o.epoch_clients_len(), MAX_CLIENTS as u64 + 1),
+        (o.round_tail(0), 1000),
+    ] {
+        let mut b = raw.clone();
+        b[at..at + 8].copy_from_slice(&len.to_le_bytes());
+        assert!(
+            matches!(
+                decode_bytes(&b),
+                Err(DecodeError::ListLength { len: l, .. }) if l == len
+            ),
+            "length {len} at {at}"
+        );
+    }
 
     let run = patch(&[
         (o.name, &[b'a'; 64]),

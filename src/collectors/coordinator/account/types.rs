@@ -29,6 +29,15 @@ pub enum DecodeError {
     },
     /// A `CoordinatorInstance` run_id length prefix beyond 64 bytes or the account end.
     RunIdLength(u32),
+    /// A list length beyond the list's capacity.
+    ListLength {
+        /// Where the length is.
+        offset: usize,
+        /// The length found.
+        len: u64,
+        /// The list's capacity.
+        capacity: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -48,6 +57,14 @@ impl fmt::Display for DecodeError {
                 )
             }
             DecodeError::RunIdLength(len) => write!(f, "invalid run_id length {len}"),
+            DecodeError::ListLength {
+                offset,
+                len,
+                capacity,
+            } => write!(
+                f,
+                "list length {len} at offset {offset} beyond its capacity {capacity}"
+            ),
         }
     }
 }
