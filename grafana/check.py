@@ -31,7 +31,15 @@ the allowlist, which is the union of
 Structure checked: the JSON parses; uids are unique; schemaVersion 39; tag `psyche`; a
 `datasource` variable of type datasource (query prometheus); every panel (rows included),
 every target and every query variable uses {"type":"prometheus","uid":"${datasource}"} and
-no other datasource appears anywhere; every target has an expression; panel ids and titles unique.
+no other datasource appears anywhere; every target has an expression; panel ids and titles unique;
+grafana.com import metadata (`__inputs` naming a Prometheus datasource, `__requires` listing
+grafana, the prometheus datasource and every panel type used).
+
+One exporter at a time: single-valued `job` and `instance` query variables, and every
+selector of every panel query and query variable (but job's and instance's own) matches
+`job` on `$job` and `instance` on `$instance`, so two exporters on one Prometheus are never
+summed together. Rate windows: rate, irate, increase, deriv, delta, idelta and
+predict_linear take `$__rate_interval` (or `$__range` / `$__interval`), never a fixed window.
 
 Exit status: 0 when every check passes, 1 otherwise, 2 on bad usage.
 """
@@ -71,7 +79,7 @@ def readme_names(path):
     with open(path, encoding="utf-8") as f:
         for line in f:
             m = re.match(r"\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\s*\|", line)
-            if m and m.group(1).startswith("psyche"):
+            if m and m.group(1).startswith(("psyche", "process_")):
                 names.add(m.group(1))
     return names
 
@@ -173,6 +181,90 @@ def substitute(expr, values, unresolved):
     return VAR_RE.sub(repl, expr)
 
 
+RATE_FUNCS = ("rate", "irate", "increase", "deriv", "delta", "idelta", "predict_linear")
+SCOPE_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
+AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk",
+                "topk", "quantile", "limitk", "limit_ratio"}
+
+
+def selectors(expr):
+    """(metric name, label matchers text) of every vector selector of a PromQL expression."""
+    s = strip_strings_keep(expr)
+    out, i, n, brace, bracket, lists = [], 0, len(s), 0, 0, 0
+    while i < n:
+        c = s[i]
+        if c == "{":
+            brace += 1
+        elif c == "}":
+            brace -= 1
+        elif c == "[":
+            bracket += 1
+        elif c == "]":
+            bracket -= 1
+        elif c == ")" and lists:
+            lists -= 1
+        m = NAME_RE.match(s, i) if (c.isalpha() or c in "_:") else None
+        if not m:
+            i += 1
+            continue
+        word, end = m.group(0), m.end()
+        rest = s[end:].lstrip()
+        if brace or bracket or lists or (i and (s[i - 1].isalnum() or s[i - 1] in "._$")):
+            i = end
+            continue
+        if word in SCOPE_WORDS and rest.startswith("("):
+            lists += 1
+            i = s.index("(", end) + 1
+            continue
+        if word.lower() in KEYWORDS or rest.startswith("(") or word in AGGREGATIONS:
+            i = end
+            continue
+        matchers = ""
+        if rest.startswith("{"):
+            start = s.index("{", end)
+            close = s.index("}", start)
+            matchers = expr[start + 1:close]
+        out.append((word, matchers))
+        i = end
+    return out
+
+
+def strip_strings_keep(expr):
+    """The expression with every string literal's content blanked (same length)."""
+    out, i, n = list(expr), 0, len(expr)
+    while i < n:
+        c = expr[i]
+        if c in "\"'`":
+            j = i + 1
+            while j < n and expr[j] != c:
+                j += 2 if expr[j] == "\\" and c != "`" else 1
+            for k in range(i + 1, min(j, n)):
+                out[k] = " "
+            i = j + 1
+        else:
+            i += 1
+    return "".join(out)
+
+
+def scope_problems(expr):
+    """Selectors of `expr` not scoped to one exporter, and fixed rate windows."""
+    problems = []
+    for name, matchers in selectors(expr):
+        if not re.search(r'\bjob\s*=~?\s*"\$\{?job\}?"', matchers):
+            problems.append(f"selector {name} does not match job on $job")
+        if not re.search(r'\binstance\s*=~?\s*"\$\{?instance\}?', matchers):
+            problems.append(f"selector {name} does not match instance on $instance")
+    for m in re.finditer(r"\b(" + "|".join(RATE_FUNCS) + r")\s*\(", expr):
+        depth, j = 1, m.end()
+        while j < len(expr) and depth:
+            depth += {"(": 1, ")": -1}.get(expr[j], 0)
+            j += 1
+        for window in re.findall(r"\[([^\]]*)\]", expr[m.end():j]):
+            if window.strip() not in ("$__rate_interval", "$__range", "$__interval"):
+                problems.append(f"{m.group(1)}() over a fixed window [{window}]: use $__rate_interval")
+    return problems
+
+
 # ------------------------------------------------------------------ dashboards
 
 
@@ -210,6 +302,28 @@ def check_dashboard(path, dash, errors):
     dsvars = [v for v in variables if v.get("name") == "datasource"]
     if not dsvars or dsvars[0].get("type") != "datasource" or dsvars[0].get("query") != "prometheus":
         err("no `datasource` variable of type datasource with query prometheus")
+    for name in ("job", "instance"):
+        v = [v for v in variables if v.get("name") == name]
+        if not v or v[0].get("type") != "query":
+            err(f"no `{name}` query variable (one exporter at a time)")
+        elif v[0].get("multi") or v[0].get("includeAll"):
+            err(f"variable `{name}` is multi-valued or has All: two exporters would be summed together")
+    for v in variables:
+        if v.get("type") == "query" and v.get("name") not in ("job", "instance"):
+            query = v.get("query")
+            query = query.get("query", "") if isinstance(query, dict) else (query or "")
+            inner = re.match(r"\s*label_values\((.*),\s*\w+\s*\)\s*$", query, re.S)
+            for p in scope_problems(inner.group(1) if inner else query):
+                err(f"variable {v.get('name')!r}: {p}")
+    inputs = dash.get("__inputs")
+    if not isinstance(inputs, list) or not any(i.get("type") == "datasource" and i.get("pluginId") == "prometheus"
+                                               for i in inputs):
+        err("no __inputs naming a prometheus datasource (grafana.com import)")
+    required = {(r.get("type"), r.get("id")) for r in dash.get("__requires") or []}
+    kinds = {p.get("type") for p in walk_panels(dash.get("panels")) if p.get("type") != "row"}
+    for need in {("grafana", "grafana"), ("datasource", "prometheus")} | {("panel", k) for k in kinds}:
+        if need not in required:
+            err(f"__requires lacks {need[0]} {need[1]}")
     for where, ds in walk_datasources(dash):
         if ds != DS:
             err(f"{where}: datasource {json.dumps(ds)}, want {json.dumps(DS)}")
@@ -237,6 +351,8 @@ def check_dashboard(path, dash, errors):
                 err(f"panel {title!r} target {t.get('refId')}: no datasource ${{datasource}}")
             if not (t.get("expr") or "").strip():
                 err(f"panel {title!r} target {t.get('refId')}: empty expr")
+            for problem in scope_problems(t.get("expr") or ""):
+                err(f"panel {title!r} target {t.get('refId')}: {problem}")
     return variables
 
 

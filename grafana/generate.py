@@ -2,14 +2,25 @@
 """Generates grafana/dashboards/*.json (stdlib only).
 
 The JSON files are the shipped artifact; this script is how they are written, so that
-six dashboards share one set of conventions (datasource variable, units, mappings,
-colours). Edit here and run `python3 grafana/generate.py`, then `python3 grafana/check.py`.
+six dashboards share one set of conventions (datasource, job and instance variables,
+units, mappings, colours). Edit here and run `python3 grafana/generate.py`, then
+`python3 grafana/check.py`. `--out DIR` writes elsewhere (the test command writes to a
+temporary directory and fails on any difference from grafana/dashboards/).
+
+Every query is scoped to one exporter: `job="$job",instance="$instance"` is added to each
+of its selectors (scope()), so two exporters on one Prometheus (replicas, or dev and prod)
+are never summed together. Thresholds that alerts also use are read from
+deploy/prometheus/alerts.yml (alert_figure()), so a panel turns red where the alert fires.
 """
+import argparse
 import json
 import os
+import re
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "dashboards")
+RULES = os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 
@@ -34,6 +45,113 @@ CLIENT_STATES = [
 ]
 REPO_STATES = [("ok", "green"), ("unauthorized", "orange"), ("not_found", "red")]
 RUN = 'program="$program",run_id="$run_id"'
+
+
+# ---------------------------------------------------------------- alert figures
+
+
+def alert_figure(alert, pattern):
+    """The number `pattern` (a regex with one group) captures in the expression of `alert`
+    in deploy/prometheus/alerts.yml; fails loudly when the rule no longer has it."""
+    with open(RULES, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"- alert: " + alert + r"\n\s+expr: \|?\n?(.*?)\n\s+for: ", text, re.S)
+    if not m:
+        raise SystemExit(f"generate.py: alert {alert} not found in {RULES}")
+    found = re.search(pattern, m.group(1))
+    if not found:
+        raise SystemExit(f"generate.py: {alert}'s expression no longer matches {pattern!r}")
+    v = float(found.group(1))
+    return int(v) if v.is_integer() else v
+
+
+SLOTS_BEHIND = alert_figure("PsycheSolanaRpcBehind", r"psyche_solana_slots_behind > (\d+)")
+TREASURY_EPOCHS = alert_figure("PsycheTreasuryLow", r"psyche_treasurer_funded_epochs < (\d+)")
+POOL_ALMOST_FULL = alert_figure("PsycheMiningPoolAlmostFull", r"psyche_pool_fill_ratio >= ([\d.]+)")
+STALE_CADENCES = alert_figure("PsycheCheckpointStale", r"> (\d+) \* psyche:run_checkpoint_cadence_seconds")
+LAG_EPOCHS = alert_figure("PsycheCheckpointLagging", r"> (\d+) \* psyche:run_steps_per_epoch")
+OVERDUE = alert_figure("PsycheRunPhaseOverdue", r"psyche_run_phase_deadline_timestamp_seconds > (\d+)")
+TELEMETRY_FLOOR = alert_figure("PsycheRunTelemetryStale", r"round_witness\"\}\), (\d+)\)")
+STALE_INTERVALS = alert_figure("PsycheCollectorStale", r"> (\d+) \* psyche_exporter_collector_interval_seconds")
+HF_QUOTA = alert_figure("PsycheHuggingFaceRateLimited", r"psyche_hf_rate_limit_remaining < (\d+)")
+
+
+# ---------------------------------------------------------------- scope: one exporter
+
+SCOPE = 'job="$job",instance="$instance"'
+# Alerts without an instance label (PsycheExporterAbsent) still show.
+ALERTS_SCOPE = 'job="$job",instance=~"$instance|"'
+AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk",
+                "topk", "quantile", "limitk", "limit_ratio"}
+_NOT_SELECTORS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
+    "offset", "inf", "nan", "atan2",
+}
+
+
+def scope(expr):
+    """`expr` with `job="$job",instance="$instance"` added to every vector selector."""
+    m = re.match(r"\s*label_values\((.*),(\s*\w+\s*)\)\s*$", expr, re.S)
+    if m:  # a variable query: the selector is the first argument
+        return f"label_values({scope(m.group(1))},{m.group(2)})"
+    out, i, n = [], 0, len(expr)
+    depth_brace = depth_bracket = 0
+    label_list = 0  # inside by (...), on (...), etc.
+    while i < n:
+        c = expr[i]
+        if c in "\"'`":
+            j = i + 1
+            while j < n and expr[j] != c:
+                j += 2 if expr[j] == "\\" and c != "`" else 1
+            out.append(expr[i:j + 1])
+            i = j + 1
+            continue
+        if c == "{":
+            depth_brace += 1
+        elif c == "}":
+            depth_brace -= 1
+        elif c == "[":
+            depth_bracket += 1
+        elif c == "]":
+            depth_bracket -= 1
+        elif c == ")" and label_list:
+            label_list -= 1
+        m = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr[i:]) if (c.isalpha() or c in "_:") else None
+        if m and (depth_brace or depth_bracket or label_list or (i and (expr[i - 1].isalnum() or expr[i - 1] in "._$"))):
+            out.append(m.group(0))
+            i += len(m.group(0))
+            continue
+        if m:
+            word = m.group(0)
+            rest = expr[i + len(word):]
+            after = len(rest) - len(rest.lstrip())
+            if word.lower() in _NOT_SELECTORS:
+                if word in ("by", "without", "on", "ignoring", "group_left", "group_right") and rest.lstrip().startswith("("):
+                    label_list += 1
+                    out.append(word + rest[:after] + "(")
+                    i += len(word) + after + 1
+                    continue
+                out.append(word)
+                i += len(word)
+                continue
+            if rest.lstrip().startswith("(") or word in AGGREGATIONS:
+                out.append(word)  # a function or an aggregation
+                i += len(word)
+                continue
+            sc = ALERTS_SCOPE if word in ("ALERTS", "ALERTS_FOR_STATE") else SCOPE
+            if rest.lstrip().startswith("{"):
+                inner = rest[after + 1:]
+                sep = "" if inner.lstrip().startswith("}") else ","
+                out.append(word + "{" + sc + sep)
+                i += len(word) + after + 1
+                depth_brace += 1
+                continue
+            out.append(word + "{" + sc + "}")
+            i += len(word)
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 # A run in a state whose witnesses report telemetry (the recording rule psyche:run_active, inline).
 ACTIVE = 'psyche_run_state{state=~"warmup|round_train|round_witness|cooldown"} == 1'
 
@@ -104,7 +222,7 @@ def cell(kind, **extra):
 
 
 def q(expr, legend="", instant=False, table=False):
-    t = {"datasource": DS, "editorMode": "code", "expr": expr, "legendFormat": legend}
+    t = {"datasource": DS, "editorMode": "code", "expr": scope(expr), "legendFormat": legend}
     if table:
         t.update({"format": "table", "instant": True, "range": False})
     elif instant:
@@ -334,10 +452,13 @@ class Dash:
             p["id"] = i
         templating = [{
             "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
-            "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [],
+            "current": {"selected": False, "text": "${DS_PROMETHEUS}", "value": "${DS_PROMETHEUS}"},
+            "hide": 0, "includeAll": False, "multi": False, "options": [],
             "refresh": 1, "regex": "", "skipUrlSync": False,
-        }] + self.variables
+        }, JOB_VAR, INSTANCE_VAR] + self.variables
         return {
+            "__inputs": INPUTS,
+            "__requires": requires(self.panels),
             "id": None,
             "uid": self.uid,
             "title": self.title,
@@ -364,6 +485,7 @@ class Dash:
 
 
 def query_var(name, label, query, hide=0):
+    query = query if name in ("job", "instance") else scope(query)
     return {
         "name": name, "label": label, "type": "query", "datasource": DS,
         "query": query, "definition": query,
@@ -372,12 +494,42 @@ def query_var(name, label, query, hide=0):
     }
 
 
+# One exporter at a time: single-valued, no "All" (two exporters' series would add up).
+JOB_VAR = query_var("job", "Job", "label_values(psyche_exporter_build_info, job)")
+INSTANCE_VAR = query_var("instance", "Instance", 'label_values(psyche_exporter_build_info{job="$job"}, instance)')
+
+# grafana.com import metadata: the Prometheus datasource to pick, and what the dashboards need.
+GRAFANA_VERSION = "11.1.0"
+INPUTS = [{"name": "DS_PROMETHEUS", "label": "Prometheus", "description": "The Prometheus that scrapes psyche-exporter",
+           "type": "datasource", "pluginId": "prometheus", "pluginName": "Prometheus"}]
+PANEL_NAMES = {"stat": "Stat", "gauge": "Gauge", "bargauge": "Bar gauge", "timeseries": "Time series",
+               "state-timeline": "State timeline", "piechart": "Pie chart", "table": "Table"}
+
+
+def requires(panels):
+    kinds = sorted({p["type"] for p in panels if p["type"] != "row"})
+    return ([{"type": "grafana", "id": "grafana", "name": "Grafana", "version": GRAFANA_VERSION},
+             {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"}]
+            + [{"type": "panel", "id": k, "name": PANEL_NAMES[k], "version": ""} for k in kinds])
+
+
 RUN_LINK = [{
     "title": "Open run ${__data.fields.run_id}",
-    "url": "/d/psyche-run/psyche-run?${datasource:queryparam}&var-program=${__data.fields.program}"
+    "url": "/d/psyche-run/psyche-run?${datasource:queryparam}&${job:queryparam}&${instance:queryparam}"
+           "&var-program=${__data.fields.program}"
            "&var-run_id=${__data.fields.run_id}&${__url_time_range}",
 }]
-CKPT_AGE_TH = th("green", (6 * 3600, "yellow"), (24 * 3600, "red"))
+# Checkpoint age in expected checkpoint intervals (psyche:run_checkpoint_cadence_seconds):
+# red where PsycheCheckpointStale fires; lag in epochs of the run's own steps: red where
+# PsycheCheckpointLagging fires.
+CKPT_AGE_RATIO = ("(time() - psyche_run_checkpoint_timestamp_seconds) / on(program, run_id) "
+                  "psyche:run_checkpoint_cadence_seconds")
+CKPT_AGE_TH = th("green", (1, "yellow"), (STALE_CADENCES, "red"))
+LAG_EPOCHS_EXPR = "psyche_run_checkpoint_lag_steps / on(program, run_id) psyche:run_steps_per_epoch"
+LAG_TH = th("green", (1, "yellow"), (LAG_EPOCHS, "red"))
+SLOTS_TH = th("green", (SLOTS_BEHIND / 3, "yellow"), (SLOTS_BEHIND, "red"))
+TREASURY_TH = th("red", (TREASURY_EPOCHS, "orange"), (TREASURY_EPOCHS * 3, "green"))
+POOL_FILL_TH = th("blue", (POOL_ALMOST_FULL, "orange"), (1, "green"))
 ALERTS = 'ALERTS{alertname=~"Psyche.*",alertstate="firing"}'
 
 
@@ -417,8 +569,9 @@ def overview():
                "Healthy clients in the current epoch, summed over runs (detail tier, every 5m).",
                graph="area"), 3, 4)
     d.add(stat("Pool fill", [q("sum(psyche_pool_deposited_tokens) / sum(psyche_pool_max_deposit_tokens)")],
-               "Mining pool deposits against capacity, all pools.", unit="percentunit",
-               thresholds=th("blue", (1, "green"))), 2, 4)
+               "Mining pool deposits against capacity, all pools "
+               f"(orange from {POOL_ALMOST_FULL:.0%}, where PsycheMiningPoolAlmostFull fires for a pool).",
+               unit="percentunit", thresholds=POOL_FILL_TH), 2, 4)
     d.add(stat("Alerts firing now", [q(f"count({ALERTS}) or vector(0)")], "Psyche* alerts firing now.",
                thresholds=th("green", (1, "red"))), 2, 4)
     d.add(stat("Collectors up", [q("sum(psyche_exporter_collector_up) / count(psyche_exporter_collector_up)")],
@@ -441,13 +594,15 @@ def overview():
             q('sum by (program, run_id) (psyche_run_epoch_clients{state="healthy"})', table=True),
             q("psyche_run_min_clients", table=True),
             q("psyche_run_tokens_trained", table=True),
-            q("time() - psyche_run_checkpoint_timestamp_seconds", table=True),
-            q("psyche_run_checkpoint_lag_steps", table=True),
+            q(CKPT_AGE_RATIO, table=True),
+            q(LAG_EPOCHS_EXPR, table=True),
             q("psyche_run_loss", table=True),
             q("psyche_run_tokens_per_second", table=True),
         ],
         "One row per run. Click a run id for its Run dashboard. Checkpoint age is the age of the "
-        "Hub commit the chain records (needs the HuggingFace collector). Loss and tokens/s are the "
+        "Hub commit the chain records (needs the HuggingFace collector) in expected checkpoint intervals "
+        f"(red from {STALE_CADENCES}, where PsycheCheckpointStale fires); checkpoint lag is in epochs of "
+        f"the run's own steps per epoch (red from {LAG_EPOCHS}, PsycheCheckpointLagging). Loss and tokens/s are the "
         "means over the newest witnessed step of what the run's witnesses report (telemetry collector, "
         "active runs): self-reported and not checked on chain.",
         exclude=["Value #A", "Value #B", "account", "data_type", "client_version", "__name__",
@@ -457,8 +612,8 @@ def overview():
                "architecture", "program"],
         rename={"Value #C": "progress", "Value #D": "step", "Value #E": "total steps",
                 "Value #F": "epoch", "Value #G": "healthy clients", "Value #H": "min clients",
-                "Value #I": "tokens trained", "Value #J": "checkpoint age",
-                "Value #K": "checkpoint lag (steps)", "Value #L": "loss", "Value #M": "tokens/s"},
+                "Value #I": "tokens trained", "Value #J": "checkpoint age (cadences)",
+                "Value #K": "checkpoint lag (epochs)", "Value #L": "loss", "Value #M": "tokens/s"},
         sort=("run_id", False),
         overrides=[
             col("run_id", links=RUN_LINK),
@@ -468,9 +623,8 @@ def overview():
             col("healthy clients", cell("color-text"), thresholds=th("red", (1, "green"))),
             col("tokens trained", unit="short"),
             col("healthy clients", unit="none"),
-            col("checkpoint age", cell("color-text"), unit="s", thresholds=CKPT_AGE_TH),
-            col("checkpoint lag (steps)", cell("color-text"),
-                thresholds=th("green", (100, "yellow"), (1000, "red"))),
+            col("checkpoint age (cadences)", cell("color-text"), decimals=2, thresholds=CKPT_AGE_TH),
+            col("checkpoint lag (epochs)", cell("color-text"), decimals=2, thresholds=LAG_TH),
             col("loss", decimals=3),
             col("tokens/s", unit="short"),
         ],
@@ -481,18 +635,19 @@ def overview():
     d.add(bargauge("Progress", [q("psyche_run_progress_ratio", "{{run_id}}", instant=True)],
                    "(step − 1) / total_steps per run.", unit="percentunit", min=0, max=1,
                    thresholds=th("blue", (1, "green"))), 9, 8)
-    d.add(bargauge("Checkpoint age", [q("time() - psyche_run_checkpoint_timestamp_seconds", "{{run_id}}",
-                                        instant=True)],
-                   "Age of each run's on-chain checkpoint commit on the Hub.", unit="s",
-                   thresholds=CKPT_AGE_TH), 9, 8)
+    d.add(bargauge("Checkpoint age (cadences)", [q(CKPT_AGE_RATIO, "{{run_id}}", instant=True)],
+                   "Age of each run's on-chain checkpoint commit on the Hub in expected checkpoint intervals "
+                   f"(one epoch); PsycheCheckpointStale fires past {STALE_CADENCES} while the run trains.",
+                   unit="suffix:×", decimals=2, thresholds=CKPT_AGE_TH), 9, 8)
 
     d.row("Trends")
     d.add(timeseries("Tokens trained by run", [q("psyche_run_tokens_trained", "{{run_id}}")],
                      "psyche_run_tokens_trained per run."), 8, 8)
-    d.add(timeseries("Network throughput", [q("sum(deriv(psyche_run_tokens_trained[30m]))", "tokens/s")],
-                     "Tokens per second over all runs (slope over 30 minutes).", min=0), 8, 8)
+    d.add(timeseries("Network throughput", [q("sum(deriv(psyche_run_tokens_trained[$__rate_interval]))", "tokens/s")],
+                     "Tokens per second over all runs (slope of tokens trained).", min=0), 8, 8)
     d.add(timeseries("Mining pool fill", [q("psyche_pool_fill_ratio", "{{pool}}")],
-                     "Deposited / max deposit per mining pool.", unit="percentunit", min=0, max=1), 8, 8)
+                     "Deposited / max deposit per mining pool.", unit="percentunit", min=0, max=1,
+                     thresholds=POOL_FILL_TH, threshold_style="dashed"), 8, 8)
 
     d.row("Alerts")
     d.add(alerts_table(), 24, 7)
@@ -530,7 +685,8 @@ def telemetry_row(d, S):
                "Since the block time of the newest witness report read. Witnesses report on each step "
                "during round_train; none arrive in cooldown, warmup or while waiting for members, so the "
                "age grows there. The reports' values are self-reported by the run's witnesses and not "
-               "checked on chain.", unit="s", thresholds=th("green", (900, "yellow"), (3600, "red"))), 4, 4)
+               "checked on chain. Orange from the floor of PsycheRunTelemetryStale's threshold.", unit="s",
+               thresholds=th("green", (TELEMETRY_FLOOR, "orange"))), 4, 4)
     d.add(timeseries("Loss over time", [q(f"psyche_run_loss{{{S}}}", "loss")],
                      "Mean finite loss of the newest witnessed step (absent when no witness had a finite loss). "
                      + SELF_REPORTED, decimals=3), 12, 8)
@@ -589,8 +745,9 @@ def run():
                "Whether a pause takes effect at the end of the epoch.",
                mappings=[vmap({0: ("no", "green"), 1: ("at epoch end", "orange")})]), 3, 4)
     d.add(stat("Estimated time to finish",
-               [q(f"(psyche_run_total_steps{{{S}}} - psyche_run_step{{{S}}} + 1) / deriv(psyche_run_step{{{S}}}[1h])")],
-               "Remaining steps at the last hour's pace.", unit="s",
+               [q(f"(psyche_run_total_steps{{{S}}} - psyche_run_step{{{S}}} + 1) / deriv(psyche_run_step{{{S}}}[$__range])",
+                  instant=True)],
+               "Remaining steps at the pace over the dashboard's time range.", unit="s",
                mappings=[rmap(None, 0, "—", index=0), rmap(10 * 365 * 86400, None, "no progress", "orange", 1),
                          {"type": "special", "options": {"match": "nan", "result": {"text": "—", "index": 2}}}],
                thresholds=th("blue")), 4, 4)
@@ -638,13 +795,11 @@ def run():
     d.add(stat("Epoch started", [q(f"psyche_run_epoch_start_timestamp_seconds{{{S}}} * 1000")],
                "When the current epoch started (v1 layout).", unit="dateTimeFromNow", thresholds=th("blue")), 4, 4)
     d.add(timeseries("Throughput: steps per hour",
-                     [q(f"deriv(psyche_run_step{{{S}}}[$__rate_interval]) * 3600", "steps/h"),
-                      q(f"deriv(psyche_run_step{{{S}}}[1h]) * 3600", "steps/h (1h)")],
-                     "Slope of psyche_run_step, short window and one hour.", min=0, decimals=1), 12, 8)
+                     [q(f"deriv(psyche_run_step{{{S}}}[$__rate_interval]) * 3600", "steps/h")],
+                     "Slope of psyche_run_step.", min=0, decimals=1), 12, 8)
     d.add(timeseries("Throughput: tokens per second",
-                     [q(f"deriv(psyche_run_tokens_trained{{{S}}}[$__rate_interval])", "tokens/s"),
-                      q(f"deriv(psyche_run_tokens_trained{{{S}}}[1h])", "tokens/s (1h)")],
-                     "Slope of psyche_run_tokens_trained, short window and one hour.", min=0), 12, 8)
+                     [q(f"deriv(psyche_run_tokens_trained{{{S}}}[$__rate_interval])", "tokens/s")],
+                     "Slope of psyche_run_tokens_trained.", min=0), 12, 8)
 
     telemetry_row(d, S)
 
@@ -653,8 +808,9 @@ def run():
                "State start + that phase's timeout (warmup, round_train, round_witness, cooldown only).",
                unit="dateTimeFromNow", thresholds=th("blue")), 5, 4)
     d.add(stat("Time left in phase", [q(f"psyche_run_phase_deadline_timestamp_seconds{{{S}}} - time()")],
-               "Negative: the deadline has passed and nobody has ticked the run.", unit="s",
-               thresholds=th("red", (-60, "orange"), (0, "green"))), 5, 4)
+               f"Negative: the deadline has passed and nobody has ticked the run (red past −{OVERDUE} s, "
+               "where PsycheRunPhaseOverdue fires).", unit="s",
+               thresholds=th("red", (-OVERDUE, "orange"), (0, "green"))), 5, 4)
     d.add(stat("Epoch time", [q(f"psyche_run_epoch_time_seconds{{{S}}}")],
                "Configured epoch duration (v1 layout): one checkpoint per epoch.", unit="s",
                thresholds=th("blue")), 4, 4)
@@ -663,7 +819,7 @@ def run():
     d.add(timeseries("Phase deadline vs now",
                      [q(f"psyche_run_phase_deadline_timestamp_seconds{{{S}}} - time()", "seconds to deadline")],
                      "Seconds until the current phase's deadline; below zero the run is overdue.",
-                     unit="s", thresholds=th("red", (0, "green")), threshold_style="line+area",
+                     unit="s", thresholds=th("red", (-OVERDUE, "orange"), (0, "green")), threshold_style="line+area",
                      interp="linear"), 24, 7)
 
     d.row("Clients")
@@ -698,7 +854,7 @@ def run():
     d.add(stat("Checkpoint step", [q(f"psyche_run_checkpoint_step{{{S}}}")],
                "Step N of the Hub commit the chain records.", unit="none", thresholds=th("blue")), 4, 4)
     d.add(stat("Checkpoint lag (steps)", [q(f"psyche_run_checkpoint_lag_steps{{{S}}}")],
-               "psyche_run_step − psyche_run_checkpoint_step.", unit="none", thresholds=th("green", (100, "yellow"), (1000, "red"))), 4, 4)
+               "psyche_run_step − psyche_run_checkpoint_step.", unit="none", thresholds=th("blue")), 4, 4)
     d.add(stat("On the Hub", [q(f"psyche_run_checkpoint_verified{{{S}}}")],
                "Whether the on-chain revision exists in the repo.", color_mode="background",
                mappings=[vmap({0: ("missing", "red"), 1: ("verified", "green")})]), 4, 4)
@@ -710,21 +866,31 @@ def run():
     d.add(stat("Age / cadence",
                [q(f"(time() - psyche_run_checkpoint_timestamp_seconds{{{S}}}) / on(program, run_id) "
                   f"psyche:run_checkpoint_cadence_seconds{{{S}}}")],
-               "Checkpoint age in expected checkpoint intervals.", unit="suffix:×", decimals=2,
-               thresholds=th("green", (1.5, "yellow"), (3, "red"))), 4, 4)
+               f"Checkpoint age in expected checkpoint intervals; PsycheCheckpointStale fires past {STALE_CADENCES} "
+               "while the run trains (counted from the end of a pause when that is later).", unit="suffix:×",
+               decimals=2, thresholds=CKPT_AGE_TH), 4, 4)
     d.add(timeseries("Checkpoint history",
                      [q(f"psyche_run_step{{{S}}}", "step"), q(f"psyche_run_checkpoint_step{{{S}}}", "checkpoint step")],
                      "The step in progress and the step of the checkpoint on the Hub.", interp="stepAfter"), 8, 8)
-    d.add(timeseries("Checkpoint lag over time", [q(f"psyche_run_checkpoint_lag_steps{{{S}}}", "lag (steps)")],
-                     "Steps since the checkpoint the chain records.", interp="stepAfter", min=0,
-                     thresholds=th("green", (100, "yellow"), (1000, "red")), threshold_style="dashed"), 8, 8)
+    d.add(timeseries("Checkpoint lag over time",
+                     [q(f"psyche_run_checkpoint_lag_steps{{{S}}}", "lag (steps)"),
+                      q(f"{LAG_EPOCHS} * psyche:run_steps_per_epoch{{{S}}}", "alert threshold")],
+                     "Steps since the checkpoint the chain records, against PsycheCheckpointLagging's threshold: "
+                     f"{LAG_EPOCHS} × the run's own steps per epoch (recording rule psyche:run_steps_per_epoch).",
+                     interp="stepAfter", min=0,
+                     overrides=[col("alert threshold", {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                                    {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}})]), 8, 8)
     d.add(timeseries("Checkpoint age vs cadence",
                      [q(f"time() - psyche_run_checkpoint_timestamp_seconds{{{S}}}", "age"),
-                      q(f"psyche:run_checkpoint_cadence_seconds{{{S}}}", "expected cadence")],
-                     "Age of the checkpoint commit against the expected time between checkpoints.",
+                      q(f"psyche:run_checkpoint_cadence_seconds{{{S}}}", "expected cadence"),
+                      q(f"{STALE_CADENCES} * psyche:run_checkpoint_cadence_seconds{{{S}}}", "alert threshold")],
+                     "Age of the checkpoint commit against the expected time between checkpoints and "
+                     f"PsycheCheckpointStale's threshold ({STALE_CADENCES} × the cadence, while the run trains).",
                      unit="s", min=0,
                      overrides=[col("expected cadence", {"id": "custom.lineStyle",
-                                                         "value": {"fill": "dash", "dash": [10, 10]}})]), 8, 8)
+                                                         "value": {"fill": "dash", "dash": [10, 10]}}),
+                                col("alert threshold", {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                                    {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}})]), 8, 8)
     d.add(table("Checkpoint on chain",
                 [q(f"psyche_run_checkpoint_info{{{S}}}", table=True),
                  q(f"psyche_run_checkpoint_verified{{{S}}}", table=True)],
@@ -741,11 +907,12 @@ def run():
                      "Points earned and slashed by all registered clients (detail tier).",
                      overrides=color_overrides([("earned", "green"), ("slashed", "red")])), 8, 8)
     d.add(timeseries("Earning rate", [q(f"psyche_run_epoch_earning_rate_points{{{S}}}", "per epoch"),
-                                      q(f"deriv(psyche_run_rewards_earned_points{{{S}}}[1h]) * 3600", "earned per hour")],
+                                      q(f"deriv(psyche_run_rewards_earned_points{{{S}}}[$__rate_interval]) * 3600", "earned per hour")],
                      "Points shared among each epoch's healthy finishers, and points earned per hour.", min=0), 8, 8)
     d.add(stat("Funded epochs", [q('psyche_treasurer_funded_epochs{run_id="$run_id"}')],
                "Epochs the run's treasury can still fund (treasurer series are matched on run_id only: "
-               "their program label is the treasurer program).", thresholds=th("red", (3, "orange"), (10, "green"))), 4, 4)
+               "their program label is the treasurer program). Red below PsycheTreasuryLow's threshold.",
+               thresholds=TREASURY_TH), 4, 4)
     d.add(stat("Treasury runway",
                [q('psyche_treasurer_funded_epochs{run_id="$run_id"} * on(run_id) group_left() '
                   f"psyche_run_epoch_time_seconds{{{S}}}")],
@@ -761,7 +928,7 @@ def run():
     d.add(timeseries("Treasury runway over time",
                      [q('psyche_treasurer_funded_epochs{run_id="$run_id"}', "funded epochs")],
                      "Funded epochs left in the run's treasury.", min=0, decimals=0,
-                     thresholds=th("red", (3, "green")), threshold_style="line"), 8, 7)
+                     thresholds=th("red", (TREASURY_EPOCHS, "green")), threshold_style="line"), 8, 7)
     d.add(timeseries("Treasury vault over time",
                      [q('psyche_treasurer_vault_balance_tokens{run_id="$run_id"}', "vault")],
                      "Collateral tokens in the treasury's vault.", min=0), 8, 7)
@@ -796,8 +963,8 @@ def checkpoints():
                thresholds=th("blue")), 4, 4)
     d.add(stat("Storage (all repos)", [q("sum(psyche_hf_model_storage_bytes)")], "Storage of every revision of every repo.",
                unit="bytes", thresholds=th("blue")), 4, 4)
-    d.add(stat("Hub rate-limited (5m)",
-               [q('sum(rate(psyche_exporter_collector_poll_errors_total{collector="huggingface",kind="rate_limited"}[5m]))')],
+    d.add(stat("Hub rate-limited",
+               [q('sum(rate(psyche_exporter_collector_poll_errors_total{collector="huggingface",kind="rate_limited"}[$__rate_interval]))')],
                "HTTP 429 answers from the Hub per second.", unit="reqps",
                thresholds=th("green", (1e-9, "orange"))), 4, 4)
 
@@ -860,21 +1027,23 @@ def checkpoints():
             q("psyche_run_checkpoint_verified", table=True),
             q("psyche_run_checkpoint_step", table=True),
             q("psyche_run_step", table=True),
-            q("psyche_run_checkpoint_lag_steps", table=True),
-            q("time() - psyche_run_checkpoint_timestamp_seconds", table=True),
+            q(LAG_EPOCHS_EXPR, table=True),
+            q(CKPT_AGE_RATIO, table=True),
         ],
-        "Each run's checkpoint as recorded on chain, checked against the Hub.",
+        "Each run's checkpoint as recorded on chain, checked against the Hub. Lag in epochs of the run's own "
+        f"steps per epoch (red from {LAG_EPOCHS}, PsycheCheckpointLagging); age in expected checkpoint "
+        f"intervals (red from {STALE_CADENCES}, PsycheCheckpointStale).",
         exclude=["Value #A", "__name__", "job", "instance"],
         order=["run_id", "kind", "repo", "revision", "Value #B", "Value #C", "Value #D", "Value #E",
                "Value #F", "program"],
         rename={"Value #B": "on the Hub", "Value #C": "checkpoint step", "Value #D": "run step",
-                "Value #E": "lag (steps)", "Value #F": "checkpoint age"},
+                "Value #E": "lag (epochs)", "Value #F": "age (cadences)"},
         overrides=[
             col("run_id", links=RUN_LINK),
             col("on the Hub", cell("color-background", mode="basic"),
                 mappings=[vmap({0: ("missing", "red"), 1: ("verified", "green")})]),
-            col("lag (steps)", cell("color-text"), thresholds=th("green", (100, "yellow"), (1000, "red"))),
-            col("checkpoint age", cell("color-text"), unit="s", thresholds=CKPT_AGE_TH),
+            col("lag (epochs)", cell("color-text"), decimals=2, thresholds=LAG_TH),
+            col("age (cadences)", cell("color-text"), decimals=2, thresholds=CKPT_AGE_TH),
         ],
     ), 24, 8)
     d.add(timeseries("Checkpoint age by run", [q("time() - psyche_run_checkpoint_timestamp_seconds", "{{run_id}}")],
@@ -931,7 +1100,7 @@ def funding():
                 "Value #I": "lenders", "Value #J": "deposits", "Value #K": "claiming"},
         overrides=[
             col("fill", cell("gauge", mode="basic", valueDisplayMode="text"), unit="percentunit", min=0, max=1,
-                thresholds=th("blue", (1, "green")), **{"custom__width": 200}),
+                thresholds=POOL_FILL_TH, **{"custom__width": 200}),
             col("deposits", cell("color-background", mode="basic"),
                 mappings=[vmap({0: ("open", "green"), 1: ("frozen", "orange")})]),
             col("claiming", cell("color-background", mode="basic"),
@@ -939,8 +1108,8 @@ def funding():
         ],
     ), 24, 6)
     d.add(bargauge("Fill", [q("psyche_pool_fill_ratio", "{{pool}}", instant=True)],
-                   "Deposited / max deposit.", unit="percentunit", min=0, max=1,
-                   thresholds=th("blue", (1, "green"))), 8, 7)
+                   f"Deposited / max deposit (orange from {POOL_ALMOST_FULL:.0%}: PsycheMiningPoolAlmostFull).",
+                   unit="percentunit", min=0, max=1, thresholds=POOL_FILL_TH), 8, 7)
     d.add(timeseries("Deposits against capacity",
                      [q("psyche_pool_deposited_tokens", "{{pool}} deposited"),
                       q("psyche_pool_max_deposit_tokens", "{{pool}} capacity")],
@@ -989,11 +1158,11 @@ def funding():
         rename={"Value #B": "funded epochs", "Value #C": "vault", "Value #D": "points claimed",
                 "Value #E": "points unclaimed"},
         overrides=[col("funded epochs", cell("color-background", mode="basic"),
-                       thresholds=th("red", (3, "orange"), (10, "green")))],
+                       thresholds=TREASURY_TH)],
     ), 24, 6)
     d.add(bargauge("Funded epochs", [q("psyche_treasurer_funded_epochs", "{{run_id}}", instant=True)],
                    "Epochs each treasury can still fund.", decimals=0,
-                   thresholds=th("red", (3, "orange"), (10, "green"))), 8, 7)
+                   thresholds=TREASURY_TH), 8, 7)
     d.add(timeseries("Treasury vaults", [q("psyche_treasurer_vault_balance_tokens", "{{run_id}}")],
                      "Collateral tokens in each treasury's vault.", min=0), 8, 7)
     d.add(timeseries("Treasury points",
@@ -1019,7 +1188,7 @@ def solana():
                unit="s", thresholds=th("green", (0.5, "yellow"), (2, "red"))), 4, 4)
     d.add(stat("Most slots behind", [q("max(psyche_solana_slots_behind)")],
                "The endpoint furthest behind its cluster.",
-               thresholds=th("green", (50, "yellow"), (150, "red"))), 4, 4)
+               thresholds=SLOTS_TH), 4, 4)
     d.add(stat("Clusters", [q("count(count by (cluster) (psyche_solana_rpc_info))")],
                "Distinct clusters among the watched endpoints.", thresholds=th("blue")), 4, 4)
     d.add(stat("Epoch", [q("max(psyche_solana_epoch)")], "Highest current epoch among endpoints.",
@@ -1046,7 +1215,7 @@ def solana():
             col("health", cell("color-background", mode="basic"), mappings=[UP_MAP]),
             col("latency", cell("color-text"), unit="s", thresholds=th("green", (0.5, "yellow"), (2, "red"))),
             col("confirmed slot", unit="none"),
-            col("slots behind", cell("color-text"), thresholds=th("green", (50, "yellow"), (150, "red"))),
+            col("slots behind", cell("color-text"), thresholds=SLOTS_TH),
             col("epoch progress", cell("gauge", mode="basic", valueDisplayMode="text"), unit="percentunit",
                 min=0, max=1, thresholds=th("blue")),
         ],
@@ -1060,7 +1229,7 @@ def solana():
                      thresholds=th("green", (0.5, "yellow"), (2, "red")), threshold_style="dashed"), 12, 8)
     d.add(timeseries("Slots behind", [q("psyche_solana_slots_behind", "{{endpoint}}")],
                      "Slots behind the cluster (the node's own numSlotsBehind, else against the highest watched "
-                     "endpoint of its cluster).", min=0, thresholds=th("green", (50, "yellow"), (150, "red")),
+                     "endpoint of its cluster).", min=0, thresholds=SLOTS_TH,
                      threshold_style="dashed"), 12, 8)
     d.add(timeseries("Slots by commitment", [q("psyche_solana_slot", "{{endpoint}} {{commitment}}")],
                      "Latest slot at processed, confirmed and finalized.", unit="none"), 8, 8)
@@ -1107,8 +1276,9 @@ def exporter():
                "Collectors whose latest poll failed, entirely or in part.", thresholds=th("green", (1, "red"))), 4, 4)
     d.add(stat("Collectors not serving", [q("count(psyche_exporter_collector_serving == 0) or vector(0)")],
                "Collectors whose data was dropped after max age.", thresholds=th("green", (1, "red"))), 4, 4)
-    d.add(stat("Upstream errors (1h)", [q("sum(increase(psyche_exporter_collector_poll_errors_total[1h]))")],
-               "Failed upstream requests and polls in the last hour.", decimals=0,
+    d.add(stat("Upstream errors in range", [q("sum(increase(psyche_exporter_collector_poll_errors_total[$__range]))",
+                                              instant=True)],
+               "Failed upstream requests and polls within the time range.", decimals=0,
                thresholds=th("green", (1, "yellow"), (50, "red"))), 4, 4)
     d.add(stat("Upstream bytes in range", [q("sum(increase(psyche_exporter_upstream_bytes_total[$__range]))",
                                              instant=True)],
@@ -1119,23 +1289,26 @@ def exporter():
         [
             q("psyche_exporter_collector_up", table=True),
             q("psyche_exporter_collector_serving", table=True),
-            q("time() - psyche_exporter_collector_last_success_timestamp_seconds", table=True),
+            q("(time() - psyche_exporter_collector_last_success_timestamp_seconds) "
+              "/ psyche_exporter_collector_interval_seconds", table=True),
             q("psyche_exporter_collector_poll_duration_seconds", table=True),
-            q("sum by (collector) (increase(psyche_exporter_collector_poll_errors_total[1h]))", table=True),
+            q("sum by (collector) (increase(psyche_exporter_collector_poll_errors_total[$__range]))", table=True),
         ],
-        "One row per collector.",
+        "One row per collector. Last success in poll intervals: red from "
+        f"{STALE_INTERVALS}, where PsycheCollectorStale fires.",
         exclude=["__name__", "job", "instance"],
         order=["collector", "Value #A", "Value #B", "Value #C", "Value #D", "Value #E"],
-        rename={"Value #A": "last poll", "Value #B": "data", "Value #C": "last success",
-                "Value #D": "poll duration", "Value #E": "errors (1h)"},
+        rename={"Value #A": "last poll", "Value #B": "data", "Value #C": "since success (intervals)",
+                "Value #D": "poll duration", "Value #E": "errors in range"},
         overrides=[
             col("last poll", cell("color-background", mode="basic"),
                 mappings=[vmap({0: ("failing", "red"), 1: ("ok", "green")})]),
             col("data", cell("color-background", mode="basic"),
                 mappings=[vmap({0: ("dropped", "red"), 1: ("serving", "green")})]),
-            col("last success", cell("color-text"), unit="s", thresholds=th("green", (900, "yellow"), (1800, "red"))),
+            col("since success (intervals)", cell("color-text"), decimals=1,
+                thresholds=th("green", (1.5, "yellow"), (STALE_INTERVALS, "red"))),
             col("poll duration", unit="s"),
-            col("errors (1h)", cell("color-text"), decimals=0, thresholds=th("green", (1, "yellow"), (50, "red"))),
+            col("errors in range", cell("color-text"), decimals=0, thresholds=th("green", (1, "yellow"), (50, "red"))),
         ],
     ), 24, 6)
     d.add(state_timeline("Collector up", [q("psyche_exporter_collector_up", "{{collector}}")],
@@ -1151,7 +1324,7 @@ def exporter():
     d.add(timeseries("Time since last success",
                      [q("time() - psyche_exporter_collector_last_success_timestamp_seconds", "{{collector}}")],
                      "Seconds since each collector last published a snapshot.", unit="s", min=0), 12, 8)
-    d.add(timeseries("Errors by kind", [q("rate(psyche_exporter_collector_poll_errors_total[5m])",
+    d.add(timeseries("Errors by kind", [q("rate(psyche_exporter_collector_poll_errors_total[$__rate_interval])",
                                           "{{collector}} {{kind}}")],
                      "Failed upstream requests and polls per second, by collector and kind "
                      "(timeout, http, status, rate_limited, decode, rpc, missing).",
@@ -1189,17 +1362,34 @@ def exporter():
                      "Signatures listed and not fetched yet: grows when new witness transactions outpace "
                      "--telemetry.max-transactions per poll.", min=0, decimals=0), 8, 8)
 
+    d.row("Process")
+    d.add(timeseries("Resident memory", [q("process_resident_memory_bytes", "resident"),
+                                         q("process_virtual_memory_bytes", "virtual")],
+                     "The exporter's resident and virtual memory (process_*, from /proc/self; Linux only).",
+                     unit="bytes", min=0), 8, 7)
+    d.add(timeseries("CPU", [q("rate(process_cpu_seconds_total[$__rate_interval])", "CPU")],
+                     "CPU seconds per second the exporter uses (1 = one core).", unit="percentunit", min=0), 8, 7)
+    d.add(timeseries("File descriptors", [q("process_open_fds", "open"), q("process_max_fds", "limit")],
+                     "Open file descriptors (sockets included) against the soft limit.", min=0, decimals=0,
+                     overrides=[col("limit", {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                                    {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}})]), 8, 7)
+
     d.row("Build")
     d.add(table("Build", [q("psyche_exporter_build_info", table=True)], "Version and git revision running.",
-                exclude=["Value", "__name__"], order=["instance", "job", "version", "revision"]), 24, 4)
+                exclude=["Value", "__name__"], order=["instance", "job", "version", "revision"]), 20, 4)
+    d.add(stat("Uptime", [q("time() - process_start_time_seconds")], "Since the exporter process started.",
+               unit="s", thresholds=th("blue")), 4, 4)
     return d
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
+    ap = argparse.ArgumentParser(description="Writes the dashboards.")
+    ap.add_argument("--out", default=OUT, help="directory to write to (default: grafana/dashboards)")
+    out = ap.parse_args().out
+    os.makedirs(out, exist_ok=True)
     for name, fn in [("overview", overview), ("run", run), ("checkpoints", checkpoints),
                      ("funding", funding), ("solana", solana), ("exporter", exporter)]:
-        path = os.path.join(OUT, f"psyche-{name}.json")
+        path = os.path.join(out, f"psyche-{name}.json")
         with open(path, "w") as f:
             json.dump(fn().json(), f, indent=2, ensure_ascii=False)
             f.write("\n")

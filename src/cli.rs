@@ -17,7 +17,12 @@ use crate::views::View;
 /// Prometheus exporter for the Psyche decentralized training network: training
 /// runs and RPC health from Solana, checkpoints from HuggingFace.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "psyche-exporter", version, about, max_term_width = 100)]
+#[command(
+    name = "psyche-exporter",
+    version = crate::health::VERSION_AND_REVISION,
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Web server.
     #[command(flatten, next_help_heading = "Web")]

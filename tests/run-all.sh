@@ -54,9 +54,37 @@ MCP_PYTHON="$(cd "$mcp_venv/bin" && pwd)/python"
 export MCP_PYTHON
 "$MCP_PYTHON" -c "import mcp, importlib.metadata as m; print('mcp', m.version('mcp'))" >&2
 
+# The Kubernetes manifests are validated with kubernetes-validate (and PyYAML),
+# pinned, in a throw-away venv under the target directory, made only when missing.
+K8S_VALIDATE_VERSION=1.37.0
+k8s_venv="${CARGO_TARGET_DIR:-target}/k8s-venv"
+if ! "$k8s_venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$K8S_VALIDATE_VERSION')" 2>/dev/null; then
+  log "kubernetes-validate $K8S_VALIDATE_VERSION into $k8s_venv"
+  rm -rf "$k8s_venv"
+  python3 -m venv "$k8s_venv"
+  "$k8s_venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$K8S_VALIDATE_VERSION"
+fi
+
 log "promtool check rules / test rules"
 promtool check rules deploy/prometheus/alerts.yml
-(cd deploy/prometheus && promtool test rules alerts.test.yml)
+# The scenario tests are generated (complete series sets from a model of each run).
+python3 deploy/prometheus/scenarios.py --check
+(cd deploy/prometheus && promtool test rules alerts.test.yml alerts.scenarios.test.yml)
+
+log "generated dashboards match grafana/generate.py"
+gen=$(mktemp -d)
+python3 grafana/generate.py --out "$gen/dashboards" >/dev/null
+diff -ru grafana/dashboards "$gen/dashboards"
+rm -rf "$gen"
+python3 grafana/check.py --quiet --strict-vars --var job=psyche --var instance=exporter:10580 \
+  --var program=P --var run_id=r
+
+log "kubernetes manifests: generated, valid"
+python3 deploy/kubernetes/generate.py --check
+k8s_tmp=$(mktemp -d)
+"$k8s_venv/bin/python" deploy/kubernetes/validate.py "$k8s_tmp/prometheusrule-spec.yml"
+promtool check rules "$k8s_tmp/prometheusrule-spec.yml"
+rm -rf "$k8s_tmp"
 
 log "deploy configs"
 tmp=$(mktemp -d)

@@ -445,3 +445,44 @@ fn solana_only(rpc_url: &str, interval: &str, timeout: &str) -> std::process::Ch
         .spawn()
         .unwrap()
 }
+
+#[test]
+fn version_prints_version_and_revision() {
+    let out = Command::new(BIN)
+        .arg("--version")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let revision = psyche_exporter::health::REVISION;
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "psyche-exporter {} (revision {revision})\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert!(!revision.is_empty() && !revision.contains(char::is_whitespace));
+}
+
+/// The image passes its `REVISION` build argument to build.rs and labels
+/// itself with the same version as the crate.
+#[test]
+fn dockerfile_passes_the_revision_and_labels_the_image() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    for needle in [
+        "PSYCHE_EXPORTER_REVISION=\"$REVISION\" cargo build",
+        "org.opencontainers.image.revision=\"$REVISION\"",
+        "org.opencontainers.image.version=\"$VERSION\"",
+        &format!("ARG VERSION={}", env!("CARGO_PKG_VERSION")),
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle:?}");
+    }
+    let compose = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/compose/docker-compose.yml"
+    ))
+    .unwrap();
+    assert!(compose.contains("REVISION: ${PSYCHE_EXPORTER_REVISION:-unknown}"));
+}

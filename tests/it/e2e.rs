@@ -349,12 +349,14 @@ async fn stalled_checkpoints_page_through_prometheus_and_alertmanager() {
         "telemetry alerts delivered: {delivered:?}"
     );
 
-    dashboards_return_data(&http, &prometheus).await;
+    let instance = exporter.base.trim_start_matches("http://");
+    dashboards_return_data(&http, &prometheus, instance).await;
 }
 
-/// Every panel query of every dashboard, with variables substituted, returns
+/// Every panel query of every dashboard, with variables substituted (the
+/// exporter's `job` and `instance` as this Prometheus scrapes it), returns
 /// data from this Prometheus. `grafana/check.py --print` lists them.
-async fn dashboards_return_data(http: &reqwest::Client, prometheus: &str) {
+async fn dashboards_return_data(http: &reqwest::Client, prometheus: &str, instance: &str) {
     let checker = format!("{ROOT}/grafana/check.py");
     if !Path::new(&checker).exists() {
         return;
@@ -366,6 +368,11 @@ async fn dashboards_return_data(http: &reqwest::Client, prometheus: &str) {
             "program=4SHugWqSXwKE5fqDchkJcPEqnoZE22VYKtSTVm7axbT7",
             "--var",
             "run_id=consilience-40b-7Y9v38s5",
+            "--var",
+            "job=psyche",
+            "--var",
+            &format!("instance={instance}"),
+            "--strict-vars",
         ])
         .output()
         .unwrap();

@@ -154,12 +154,19 @@ pub fn has_family(text: &str, name: &str) -> bool {
 
 /// Make an exposition comparable: endpoints renamed, volatile values masked.
 pub fn mask(text: &str, endpoints: &[(&str, &str)]) -> String {
-    const VOLATILE: [&str; 5] = [
+    const VOLATILE: [&str; 11] = [
         "psyche_solana_rpc_latency_seconds",
         "psyche_exporter_collector_last_success_timestamp_seconds",
         "psyche_exporter_collector_poll_duration_seconds",
         "psyche_exporter_upstream_bytes_total",
         "psyche_exporter_upstream_requests_total",
+        // The process' own figures (read from /proc/self on Linux).
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
     ];
     let mut out = String::new();
     for line in text.lines() {
