@@ -281,3 +281,141 @@ mod tests {
         );
     }
 }
+
+/// A body compressed once, so that a gzip scrape never compresses what a poll
+/// already produced: a run of raw-deflate blocks that ends on a sync flush
+/// (byte-aligned, not final), with the CRC-32 and length of what it inflates to.
+/// Segments are joined into one valid gzip member by [`gzip_stream`] without
+/// recompressing (a deflate stream is a sequence of blocks; each segment's
+/// back-references stay inside it).
+#[derive(Debug, Clone)]
+pub struct Gzipped {
+    /// The deflate blocks.
+    pub deflate: Bytes,
+    /// CRC-32 of the uncompressed bytes.
+    pub crc: crc32fast::Hasher,
+    /// Length of the uncompressed bytes.
+    pub len: u64,
+}
+
+/// Compress `chunks` into one segment (zlib level 6).
+pub fn deflate_segment(chunks: &[Bytes]) -> Gzipped {
+    use std::io::Write as _;
+    let size: usize = chunks.iter().map(Bytes::len).sum();
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(size / 6 + 64),
+        flate2::Compression::new(6),
+    );
+    let mut crc = crc32fast::Hasher::new();
+    for c in chunks {
+        crc.update(c);
+        // Writing into a Vec cannot fail.
+        let _ = encoder.write_all(c);
+    }
+    // A sync flush: the blocks so far, then an empty stored block, byte-aligned.
+    let _ = encoder.flush();
+    let deflate = Bytes::from(std::mem::take(encoder.get_mut()));
+    Gzipped {
+        deflate,
+        crc,
+        len: size as u64,
+    }
+}
+
+/// One gzip member (RFC 1952) made of `segments` in order: the header, each
+/// segment's blocks, a final empty block, and the CRC-32 and length of the whole,
+/// combined from the segments' own.
+pub fn gzip_stream<'a>(segments: impl IntoIterator<Item = &'a Gzipped>) -> Vec<Bytes> {
+    const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    // BFINAL=1, BTYPE=01 (fixed Huffman), end-of-block: the empty final block.
+    const FINAL: [u8; 2] = [0x03, 0x00];
+    let mut out = vec![Bytes::from_static(&HEADER)];
+    let mut crc = crc32fast::Hasher::new();
+    let mut len: u64 = 0;
+    for s in segments {
+        out.push(s.deflate.clone());
+        crc.combine(&s.crc);
+        len = len.wrapping_add(s.len);
+    }
+    out.push(Bytes::from_static(&FINAL));
+    let mut trailer = Vec::with_capacity(8);
+    trailer.extend_from_slice(&crc.finalize().to_le_bytes());
+    // ISIZE is the length modulo 2^32.
+    trailer.extend_from_slice(&(len as u32).to_le_bytes());
+    out.push(Bytes::from(trailer));
+    out
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*` with a `q`
+/// above 0, and gzip not refused by name).
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    let Some(value) = accept_encoding else {
+        return false;
+    };
+    let mut star = false;
+    for part in value.split(',') {
+        let mut params = part.split(';').map(str::trim);
+        let coding = params.next().unwrap_or("").to_ascii_lowercase();
+        let q = params
+            .filter_map(|p| p.strip_prefix("q="))
+            .filter_map(|q| q.trim().parse::<f32>().ok())
+            .next()
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "gzip" | "x-gzip" => return q > 0.0,
+            "*" => star = q > 0.0,
+            _ => {}
+        }
+    }
+    star
+}
+
+#[cfg(test)]
+mod gzip_tests {
+    use super::*;
+    use std::io::Read as _;
+
+    fn gunzip(chunks: &[Bytes]) -> Vec<u8> {
+        let all: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&all[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn segments_join_into_one_valid_gzip_member() {
+        let a = vec![
+            Bytes::from("# HELP a x\n# TYPE a gauge\n"),
+            Bytes::from("a 1\n".repeat(1000)),
+        ];
+        let b = vec![Bytes::from("b{x=\"y\"} 2\n".repeat(3000))];
+        let empty: Vec<Bytes> = vec![];
+        let segs = [
+            deflate_segment(&a),
+            deflate_segment(&empty),
+            deflate_segment(&b),
+        ];
+        let stream = gzip_stream(&segs);
+        let mut want: Vec<u8> = a.iter().flat_map(|c| c.iter().copied()).collect();
+        want.extend(b.iter().flat_map(|c| c.iter().copied()));
+        assert_eq!(gunzip(&stream), want);
+        let wire: usize = stream.iter().map(Bytes::len).sum();
+        assert!(wire * 10 < want.len(), "{wire} of {}", want.len());
+        // No segment at all is a valid empty member.
+        assert!(gunzip(&gzip_stream([])).is_empty());
+    }
+
+    #[test]
+    fn accept_encoding_is_negotiated() {
+        assert!(accepts_gzip(Some("gzip")));
+        assert!(accepts_gzip(Some("deflate, gzip;q=0.5")));
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("gzip;q=0, *")));
+        assert!(!accepts_gzip(Some("identity")));
+        assert!(!accepts_gzip(Some("br")));
+        assert!(!accepts_gzip(None));
+    }
+}

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::error::{CollectError, KINDS};
-use crate::exposition::Format;
+use crate::exposition::{Format, Gzipped, deflate_segment};
 
 /// One upstream, polled on an interval, rendered as metric families.
 pub trait Collector: Send + Sync + 'static {
@@ -150,6 +150,8 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Rendered {
     text: OnceLock<Body>,
     openmetrics: OnceLock<Body>,
+    /// The same, compressed once for gzip scrapes, by `Format as usize`.
+    gzipped: [OnceLock<Arc<Gzipped>>; 2],
 }
 
 pub use crate::exposition::Body;
@@ -160,6 +162,16 @@ impl Rendered {
             Format::Text => &self.text,
             Format::OpenMetrics => &self.openmetrics,
         }
+    }
+
+    /// The body in `format` compressed, rendering it first if need be.
+    fn gzipped<C: Collector>(&self, snapshot: &Arc<C::Snapshot>, format: Format) -> Arc<Gzipped> {
+        Arc::clone(self.gzipped[format as usize].get_or_init(|| {
+            let body = self
+                .cell(format)
+                .get_or_init(|| render_or_empty::<C>(snapshot, format));
+            Arc::new(deflate_segment(body))
+        }))
     }
 }
 
@@ -340,6 +352,8 @@ pub trait Watched: Send + Sync + fmt::Debug {
     /// The encoded families of the last good snapshot in `format`, while it
     /// is fresh.
     fn body(&self, format: Format) -> Option<Body>;
+    /// The same compressed (once per snapshot and format), while it is fresh.
+    fn gzip_body(&self, format: Format) -> Option<Arc<Gzipped>>;
     /// Resolves once the first poll attempt has finished (successful or not).
     fn first_attempt(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
@@ -349,6 +363,8 @@ pub struct Slot<C: Collector> {
     stats: Arc<Stats>,
     /// Formats scrapers have asked for, indexed by `Format as usize`.
     wanted: [AtomicBool; 2],
+    /// Formats scrapers have asked for gzip-compressed.
+    wanted_gzip: [AtomicBool; 2],
     interval: Duration,
     max_age: Duration,
     observation: RwLock<Arc<Observation<C::Snapshot>>>,
@@ -368,6 +384,7 @@ impl<C: Collector> Slot<C> {
         Arc::new(Slot {
             stats,
             wanted: [AtomicBool::new(false), AtomicBool::new(false)],
+            wanted_gzip: [AtomicBool::new(false), AtomicBool::new(false)],
             interval,
             max_age,
             observation: RwLock::new(Arc::new(Observation::default())),
@@ -422,6 +439,16 @@ impl<C: Collector> Watched for Slot<C> {
             .cell(format)
             .get_or_init(|| render_or_empty::<C>(&good.snapshot, format));
         Some(bytes.clone())
+    }
+
+    fn gzip_body(&self, format: Format) -> Option<Arc<Gzipped>> {
+        let obs = self.observation();
+        let good = obs.last_good.as_ref()?;
+        if Instant::now().saturating_duration_since(good.instant) > self.max_age {
+            return None;
+        }
+        self.wanted_gzip[format as usize].store(true, Ordering::Relaxed);
+        Some(good.rendered.gzipped::<C>(&good.snapshot, format))
     }
 
     fn first_attempt(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
@@ -609,6 +636,9 @@ pub async fn poll_once<C: Collector>(collector: &C, slot: &Slot<C>, deadline: Du
                     .cell(format)
                     .get_or_init(|| render_or_empty::<C>(&snapshot, format));
             }
+            if slot.wanted_gzip[format as usize].load(Ordering::Relaxed) {
+                rendered.gzipped::<C>(&snapshot, format);
+            }
         }
     }
 }
@@ -754,6 +784,35 @@ mod tests {
             .map(|b| b.iter().flat_map(|c| c.to_vec()).collect())
             .unwrap_or_default();
         String::from_utf8(bytes).expect("the exposition is UTF-8")
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_is_compressed_once_per_format() {
+        let c = Scripted {
+            next: Mutex::new(vec![Some(3), Some(2)]),
+        };
+        let slot: Arc<Slot<Scripted>> = Slot::new(
+            Stats::new("scripted"),
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+        );
+        poll_once(&c, &slot, Duration::from_secs(1)).await;
+        let first = slot.gzip_body(Format::Text).expect("fresh");
+        let again = slot.gzip_body(Format::Text).expect("fresh");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "not compressed again per scrape"
+        );
+        let om = slot.gzip_body(Format::OpenMetrics).expect("fresh");
+        assert!(!Arc::ptr_eq(&first, &om));
+        // A new snapshot: compressed by the poller, since a scraper asked for gzip.
+        poll_once(&c, &slot, Duration::from_secs(1)).await;
+        let obs = slot.observation();
+        let good = obs.last_good.as_ref().expect("published");
+        assert!(good.rendered.gzipped[Format::Text as usize].get().is_some());
+        let next = slot.gzip_body(Format::Text).expect("fresh");
+        assert!(!Arc::ptr_eq(&first, &next));
+        assert_eq!(next.len as usize, exposition(&slot).len());
     }
 
     #[tokio::test]

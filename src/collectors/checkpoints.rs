@@ -27,7 +27,7 @@ use crate::collectors::coordinator::account::Checkpoint;
 use crate::collectors::coordinator::{Coordinator, CoordinatorSnapshot};
 use crate::collectors::huggingface::{HuggingFace, HuggingFaceSnapshot, RepoState};
 use crate::collectors::spec::{Context, Join, Pair};
-use crate::exposition::{Body, Format, gauge};
+use crate::exposition::{Body, Format, Gzipped, gauge};
 use crate::poller::Slot;
 
 /// One run's checkpoint, checked against the Hub.
@@ -159,6 +159,10 @@ impl Join for Checkpoints {
 
     fn body(&self, format: Format) -> Option<Body> {
         self.0.body(format)
+    }
+
+    fn gzip_body(&self, format: Format) -> Option<Arc<Gzipped>> {
+        self.0.gzip_body(format)
     }
 }
 

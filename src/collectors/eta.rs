@@ -21,7 +21,7 @@ use prometheus_client::registry::Unit;
 use crate::collectors::coordinator::{Coordinator, CoordinatorSnapshot, RunEntry};
 use crate::collectors::spec::{Context, Join, Pair};
 use crate::collectors::telemetry::{RunTelemetry, Telemetry, TelemetrySnapshot};
-use crate::exposition::{Body, Format, gauge};
+use crate::exposition::{Body, Format, Gzipped, gauge};
 use crate::poller::Slot;
 
 /// Seconds until `entry` has trained its total tokens at the speed `telemetry` reports;
@@ -90,6 +90,10 @@ impl Join for Eta {
 
     fn body(&self, format: Format) -> Option<Body> {
         self.0.body(format)
+    }
+
+    fn gzip_body(&self, format: Format) -> Option<Arc<Gzipped>> {
+        self.0.gzip_body(format)
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::error::CollectError;
-use crate::exposition::{Body, Format, render};
+use crate::exposition::{Body, Format, Gzipped, deflate_segment, render};
 use crate::poller::{Collector, Slot, Stats, Watched, lock};
 use crate::rpc::RpcUrl;
 
@@ -68,6 +68,8 @@ pub trait Join: Send + Sync + fmt::Debug + 'static {
     /// The joined families in `format`, while every snapshot it reads is
     /// fresh.
     fn body(&self, format: Format) -> Option<Body>;
+    /// The same compressed, once per set of snapshots and format.
+    fn gzip_body(&self, format: Format) -> Option<Arc<Gzipped>>;
 }
 
 /// The shared half of a join over two collectors' snapshots: families written
@@ -94,6 +96,7 @@ struct PairBodies<S, T> {
     a: Weak<S>,
     b: Weak<T>,
     bodies: [Option<Body>; 2],
+    gzipped: [Option<Arc<Gzipped>>; 2],
 }
 
 impl<A: Collector, B: Collector> Pair<A, B> {
@@ -111,6 +114,27 @@ impl<A: Collector, B: Collector> Pair<A, B> {
     pub fn body(&self, format: Format) -> Option<Body> {
         let (a, b) = (self.a.fresh()?, self.b.fresh()?);
         let mut rendered = lock(&self.rendered);
+        self.render(&mut rendered, a, b, format)
+    }
+
+    /// The same compressed, once per pair of snapshots and format.
+    pub fn gzip_body(&self, format: Format) -> Option<Arc<Gzipped>> {
+        let (a, b) = (self.a.fresh()?, self.b.fresh()?);
+        let mut rendered = lock(&self.rendered);
+        let body = self.render(&mut rendered, a, b, format)?;
+        let cell = &mut rendered.as_mut()?.gzipped[format as usize];
+        Some(Arc::clone(
+            cell.get_or_insert_with(|| Arc::new(deflate_segment(&body))),
+        ))
+    }
+
+    fn render(
+        &self,
+        rendered: &mut Option<PairBodies<A::Snapshot, B::Snapshot>>,
+        a: Arc<A::Snapshot>,
+        b: Arc<B::Snapshot>,
+        format: Format,
+    ) -> Option<Body> {
         let same = rendered.as_ref().is_some_and(|r| {
             Weak::ptr_eq(&r.a, &Arc::downgrade(&a)) && Weak::ptr_eq(&r.b, &Arc::downgrade(&b))
         });
@@ -119,6 +143,7 @@ impl<A: Collector, B: Collector> Pair<A, B> {
                 a: Arc::downgrade(&a),
                 b: Arc::downgrade(&b),
                 bodies: [None, None],
+                gzipped: [None, None],
             });
         }
         let cell = &mut rendered.as_mut()?.bodies[format as usize];

@@ -172,3 +172,78 @@ async fn telemetry_path_is_configurable() {
     assert_eq!(exp.get("/metrics").await.status, 404);
     assert!(exp.get("/").await.body.contains("href=\"/prom\""));
 }
+
+/// `Accept-Encoding: gzip` (as Prometheus sends it): one valid gzip member whose
+/// content is the same exposition in both formats; without it, plain text. The
+/// bodies of the snapshots are compressed once: a second gzip scrape of the same
+/// snapshot sends the same compressed bytes for them.
+#[tokio::test]
+async fn gzip_when_the_scraper_accepts_it() {
+    use std::io::Read as _;
+    let (exp, _g, _b) = busy_exporter(&[]).await;
+    settled(&exp, "/metrics").await;
+    // Raw HTTP/1.0 (a close-delimited body): reqwest without its gzip feature does
+    // not send our Accept-Encoding as given.
+    let addr = exp.base.trim_start_matches("http://").to_owned();
+    let get = |accept: &'static str, encoding: Option<&'static str>| {
+        let addr = addr.clone();
+        async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let mut request =
+                format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\nAccept: {accept}\r\n");
+            if let Some(e) = encoding {
+                request.push_str(&format!("Accept-Encoding: {e}\r\n"));
+            }
+            request.push_str("\r\n");
+            conn.write_all(request.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            conn.read_to_end(&mut raw).await.unwrap();
+            let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+            let head = String::from_utf8(raw[..split].to_vec())
+                .unwrap()
+                .to_ascii_lowercase();
+            let headers: std::collections::HashMap<String, String> = head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect();
+            (headers, raw[split + 4..].to_vec())
+        }
+    };
+    let stable = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("psyche_solana_slot") || l.starts_with("# TYPE"))
+            .map(str::to_owned)
+            .collect()
+    };
+    for accept in [
+        "text/plain;version=0.0.4",
+        "application/openmetrics-text;version=1.0.0",
+    ] {
+        let (plain_headers, plain) = get(accept, None).await;
+        assert_eq!(plain_headers.get("content-encoding"), None);
+        assert_eq!(plain_headers["vary"], "accept-encoding");
+        let (headers, wire) = get(accept, Some("gzip, deflate, br")).await;
+        assert_eq!(
+            headers.get("content-encoding").map(String::as_str),
+            Some("gzip"),
+            "{headers:?}"
+        );
+        assert_eq!(headers["content-type"], plain_headers["content-type"]);
+        let mut decoded = String::new();
+        flate2::read::GzDecoder::new(&wire[..])
+            .read_to_string(&mut decoded)
+            .unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        assert_eq!(stable(&decoded), stable(&plain), "{accept}");
+        assert!(!stable(&plain).is_empty());
+        if accept.starts_with("application/openmetrics") {
+            assert!(decoded.ends_with("# EOF\n"));
+        }
+        // Refused by name: plain.
+        let (headers, _) = get(accept, Some("gzip;q=0")).await;
+        assert_eq!(headers.get("content-encoding"), None);
+    }
+}
