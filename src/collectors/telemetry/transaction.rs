@@ -92,6 +92,12 @@ struct JsonInstruction {
     data: String,
 }
 
+/// The longest base58 instruction data a real transaction can carry: a transaction is at
+/// most 1,232 bytes (Solana's `PACKET_DATA_SIZE`), 1,683 base58 characters. Longer data is
+/// refused before decoding: base58 decoding is quadratic, and the 4 MiB a `getTransaction`
+/// body may hold would take hours.
+const MAX_DATA_BASE58: usize = 2048;
+
 /// Read one `getTransaction` result (not `null`).
 pub fn parse(result: Value) -> Result<Transaction, String> {
     let answer: Answer =
@@ -122,6 +128,12 @@ pub fn parse(result: Value) -> Result<Transaction, String> {
             }
             let mut compiled = Vec::with_capacity(tx.message.instructions.len());
             for ix in tx.message.instructions {
+                if ix.data.len() > MAX_DATA_BASE58 {
+                    return Err(format!(
+                        "instruction data of {} base58 characters, more than a transaction holds",
+                        ix.data.len()
+                    ));
+                }
                 let data = base58_decode(&ix.data).ok_or_else(|| "bad base58 data".to_owned())?;
                 compiled.push((ix.program_id_index, ix.accounts, data));
             }
@@ -457,5 +469,24 @@ mod tests {
         let err = parse(json!({"slot": 1, "meta": {"err": null}, "transaction": [v1, "base64"]}))
             .unwrap_err();
         assert!(err.contains("version 1"), "{err}");
+    }
+
+    #[test]
+    fn base58_data_longer_than_a_transaction_is_refused_before_decoding() {
+        // Found while fuzzing: decoding is quadratic, so a hostile node's 4 MiB `data`
+        // would hold the collector for hours. The longest real data still decodes.
+        let answer = |data: String| {
+            json!({"slot": 1, "meta": {"err": null}, "transaction": {"message": {
+                "accountKeys": [Pubkey::new_from_array([1; 32]).to_string()],
+                "instructions": [{"programIdIndex": 0, "accounts": [], "data": data}]}}})
+        };
+        let longest = base58_encode(&[0xff; 1232]);
+        assert_eq!(longest.len(), 1683);
+        assert_eq!(
+            parse(answer(longest)).unwrap().instructions[0].data,
+            [0xff; 1232]
+        );
+        let err = parse(answer("2".repeat(MAX_DATA_BASE58 + 1))).unwrap_err();
+        assert!(err.contains("more than a transaction holds"), "{err}");
     }
 }
