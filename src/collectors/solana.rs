@@ -400,7 +400,15 @@ impl SolanaRpc {
             Err(e) => note("getRecentPerformanceSamples", e),
         }
         match version {
-            Ok(v) => readings.version = Some(v.solana_core),
+            // A label value from upstream: bounded and printable.
+            Ok(v) => {
+                readings.version = Some(
+                    crate::error::sanitize(&v.solana_core)
+                        .chars()
+                        .take(64)
+                        .collect(),
+                )
+            }
             Err(e) => note("getVersion", e),
         }
         lock(&self.last_good).put(

@@ -94,6 +94,17 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
+/// `HF_TOKEN` held to what a token file is: one token of visible ASCII (surrounding
+/// whitespace dropped; empty means none). The message never shows the value.
+fn check_token_text(text: &str) -> Result<(), String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err("HF_TOKEN: the token holds spaces, line breaks, control or non-ASCII characters".into())
+    }
+}
+
 impl Token {
     /// A token from text (surrounding whitespace dropped); `None` when empty.
     pub fn new(text: &str) -> Option<Token> {
@@ -174,6 +185,11 @@ impl Spec for HuggingFace {
             return Err(
                 "--hf.author: name at least one author, or enable the coordinator collector".into(),
             );
+        }
+        if args.token.is_none()
+            && let Ok(env) = std::env::var("HF_TOKEN")
+        {
+            check_token_text(&env)?;
         }
         Ok(())
     }
@@ -993,6 +1009,17 @@ impl Collector for HuggingFace {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn hf_token_from_the_environment_is_checked() {
+        assert!(check_token_text("hf_abc").is_ok());
+        assert!(check_token_text("  hf_abc\n").is_ok());
+        assert!(check_token_text("").is_ok());
+        for bad in ["hf_a\nhf_b", "hf a", "hf_\u{1b}x", "hf_é"] {
+            let err = check_token_text(bad).unwrap_err();
+            assert!(!err.contains("hf_"), "{err}");
+        }
+    }
     use super::*;
 
     #[test]
