@@ -81,7 +81,7 @@ impl fmt::Debug for WebConfig {
 struct File {
     tls_server_config: Option<TlsFile>,
     http_server_config: Option<HttpFile>,
-    basic_auth_users: Option<BTreeMap<String, String>>,
+    basic_auth_users: Option<UniqueMap>,
     rate_limit: Option<serde_norway::Value>,
 }
 
@@ -103,11 +103,42 @@ struct TlsFile {
     curve_preferences: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields, rename = "map")]
 struct HttpFile {
     http2: Option<bool>,
-    headers: Option<BTreeMap<String, String>>,
+    headers: Option<UniqueMap>,
+}
+
+/// A map of strings whose keys must be unique (a user listed twice is an
+/// error, as in the toolkit, not "the last one wins").
+#[derive(Default)]
+struct UniqueMap(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for UniqueMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueMap, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    if out.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!("{k:?} is listed twice")));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(UniqueMap(out))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 /// The headers the toolkit lets a file set, with their allowed values (empty:
@@ -145,10 +176,10 @@ impl WebConfig {
         if file.rate_limit.is_some() {
             return Err("rate_limit is not supported: remove it (rate-limit in a proxy)".into());
         }
-        let users = users(file.basic_auth_users.unwrap_or_default())?;
+        let users = users(file.basic_auth_users.unwrap_or_default().0)?;
         let http = file.http_server_config.unwrap_or_default();
         let _ = http.http2; // HTTP/1.1 only: accepted, no effect (see the module doc).
-        let headers = headers(http.headers.unwrap_or_default())?;
+        let headers = headers(http.headers.unwrap_or_default().0)?;
         let (tls, client_certs) = match file.tls_server_config {
             Some(t) => tls(t, dir)?,
             None => (None, ClientCerts::Ignored),
@@ -534,7 +565,15 @@ mod tests {
             ),
             (
                 "basic_auth_users: \"$2y$04$secret\"\n".into(),
-                "basic_auth_users: invalid type: a string, expected a map",
+                "basic_auth_users: invalid type: a string, expected a map of strings",
+            ),
+            (
+                format!("basic_auth_users:\n  alice: {HASH}\n  alice: {HASH}\n"),
+                "basic_auth_users: \"alice\" is listed twice",
+            ),
+            (
+                "http_server_config:\n  headers:\n    X-Frame-Options: deny\n    X-Frame-Options: deny\n".into(),
+                "\"X-Frame-Options\" is listed twice",
             ),
             (
                 "tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n".into(),
