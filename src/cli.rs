@@ -88,6 +88,16 @@ pub struct WebArgs {
     /// flight, the new one is closed.
     #[arg(id = "web.max-connections", long = "web.max-connections", env = "PSYCHE_EXPORTER_WEB_MAX_CONNECTIONS", default_value = "512", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
+    /// Web configuration file (the Prometheus exporter-toolkit format): TLS, client
+    /// certificates, basic auth users, response headers, for every path. Read once at
+    /// start (restart to apply a change); a bad file exits 2.
+    #[arg(
+        id = "web.config.file",
+        long = "web.config.file",
+        env = "PSYCHE_EXPORTER_WEB_CONFIG_FILE",
+        value_parser = crate::http::web_config::parse_flag
+    )]
+    pub config_file: Option<crate::http::web_config::WebConfig>,
 }
 
 impl WebArgs {

@@ -81,6 +81,7 @@ pub async fn run(
     let mut registry = Registry::default();
     let collectors = collectors::Collectors::start(&cli.collectors, &mut tasks)?;
     let watched = collectors.watched();
+    let web = cli.web.config_file.clone();
     registry.register_collector(Box::new(health::Health::new(watched.clone())));
     let state = Arc::new(http::AppState {
         registry,
@@ -89,14 +90,27 @@ pub async fn run(
         telemetry_path: cli.web.telemetry_path.clone(),
         mcp_path: cli.web.mcp().map(str::to_owned),
         collectors: Arc::new(collectors),
+        access: web
+            .as_ref()
+            .map(|w| Arc::clone(&w.access))
+            .filter(|a| !a.is_open()),
     });
+    let tls = web.as_ref().and_then(|w| w.tls.clone());
     tracing::info!(
         address = %listener.local_addr()?,
         version = health::VERSION,
         revision = health::REVISION,
+        tls = tls.is_some(),
+        basic_auth = web.as_ref().is_some_and(|w| w.access.user_count() > 0),
         "serving"
     );
-    let serve = http::server::serve(listener, http::router(state), cli.web.limits(), shutdown);
+    let serve = http::server::serve(
+        listener,
+        http::router(state),
+        cli.web.limits(),
+        tls,
+        shutdown,
+    );
     let result = tokio::select! {
         served = serve => served.map_err(RunError::from),
         Some(ended) = tasks.join_next() => Err(RunError::Poller(match ended {

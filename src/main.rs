@@ -55,8 +55,9 @@ async fn serve_or_answer() -> ExitCode {
 }
 
 /// SIGHUP (a closed terminal, `systemctl reload`, `kill -HUP`) would stop the
-/// process by default. The exporter has nothing to reload (flags are read once;
-/// restart to change them), so it logs the signal and carries on.
+/// process by default. The exporter has nothing to reload (flags and the
+/// `--web.config.file` are read once; restart to change them), so it logs the
+/// signal and carries on.
 fn ignore_sighup() {
     #[cfg(unix)]
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -64,7 +65,7 @@ fn ignore_sighup() {
             tokio::spawn(async move {
                 while hangups.recv().await.is_some() {
                     tracing::info!(
-                        "SIGHUP received and ignored: nothing is reloaded (restart to change flags)"
+                        "SIGHUP received and ignored: nothing is reloaded (restart to change flags or the web config file)"
                     );
                 }
             });

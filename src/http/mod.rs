@@ -4,13 +4,17 @@
 //!
 //! [`metrics`] assembles the scrape, [`api`] serves the JSON answers and the
 //! probes, [`landing`] makes the page (all of the exporter's HTML), [`server`]
-//! accepts connections and enforces the server's limits. The MCP endpoint
-//! (`--web.mcp-path`) is [`crate::mcp::http_service`], mounted here.
+//! accepts connections (over TLS when configured) and enforces the server's
+//! limits. The MCP endpoint (`--web.mcp-path`) is [`crate::mcp::http_service`],
+//! mounted here. [`web_config`] reads `--web.config.file`; [`auth`] puts its
+//! basic auth and headers in front of every route.
 
 pub mod api;
+pub mod auth;
 pub mod landing;
 pub mod metrics;
 pub mod server;
+pub mod web_config;
 
 use std::sync::Arc;
 
@@ -37,6 +41,8 @@ pub struct AppState {
     pub mcp_path: Option<String>,
     /// The typed slots the JSON views, the MCP tools and the landing page read.
     pub collectors: Arc<Collectors>,
+    /// Basic auth and response headers for every route (`--web.config.file`).
+    pub access: Option<Arc<auth::Access>>,
 }
 
 type Route = (&'static str, fn() -> MethodRouter<Arc<AppState>>);
@@ -133,7 +139,8 @@ fn collides(route: &str, path: &str) -> bool {
             .all(|(r, p)| *r == *p || (r.starts_with('{') && r.ends_with('}') && !p.is_empty()))
 }
 
-/// The router over `state`.
+/// The router over `state`; with [`AppState::access`], every route and the
+/// 404 of any other path are behind it.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new();
     if let Some(path) = &state.mcp_path {
@@ -142,13 +149,18 @@ pub fn router(state: Arc<AppState>) -> Router {
             crate::mcp::http_service(Arc::clone(&state.collectors)),
         );
     }
-    ROUTES
+    let access = state.access.clone();
+    let router = ROUTES
         .iter()
         .fold(
             router.route(&state.telemetry_path, get(metrics::metrics)),
             |router, (path, handler)| router.route(path, handler()),
         )
-        .with_state(state)
+        .with_state(state);
+    match access {
+        Some(access) => router.layer(axum::middleware::from_fn_with_state(access, auth::guard)),
+        None => router,
+    }
 }
 
 #[cfg(test)]

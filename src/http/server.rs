@@ -18,12 +18,17 @@
 //!   flight close at once (a half-sent request is not waited for); a request in
 //!   flight gets [`SHUTDOWN_GRACE`] to finish, then its connection is dropped.
 //!
-//! Each connection is served by [`serve_connection`], which takes any
-//! `AsyncRead + AsyncWrite` stream: a TLS acceptor goes between
-//! `TcpListener::accept` and it (the handshake inside the connection's task,
-//! under the header-read timeout), nothing else changes.
+//! - **TLS** (`--web.config.file`): the handshake runs inside the connection's
+//!   task, under the same header-read deadline (counted from the accept), and
+//!   the connection is evictable while it lasts; so a client that stalls its
+//!   handshake holds up nothing but its own connection. A failed handshake
+//!   (plain HTTP on the TLS port, no client certificate when one is required)
+//!   closes the connection, logged at debug.
 //!
-//! HTTP/1.1 only (hyper's `http1`), as before.
+//! Each connection is served by [`serve_connection`], which takes any
+//! `AsyncRead + AsyncWrite` stream: the TCP stream, or the TLS stream on it.
+//!
+//! HTTP/1.1 only (hyper's `http1`; ALPN `http/1.1` under TLS).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -40,7 +45,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -64,15 +69,17 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// Serve `router` on `listener` until `shutdown` resolves, then close every
-/// connection (see the module doc); returns once they are all closed, within
-/// [`SHUTDOWN_GRACE`] and a second.
+/// Serve `router` on `listener` (over TLS with `tls`) until `shutdown`
+/// resolves, then close every connection (see the module doc); returns once
+/// they are all closed, within [`SHUTDOWN_GRACE`] and a second.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let (stop_tx, stop_rx) = watch::channel(false);
     let table = Arc::new(Table::new(limits.max_connections));
     let mut tasks = JoinSet::new();
@@ -90,14 +97,23 @@ pub async fn serve(
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
-                    // A TLS acceptor would wrap `stream` here, inside the task.
-                    tasks.spawn(serve_connection(
-                        stream,
-                        router.clone(),
-                        conn,
-                        limits,
-                        stop_rx.clone(),
-                    ));
+                    match &tls {
+                        None => tasks.spawn(serve_connection(
+                            stream,
+                            router.clone(),
+                            conn,
+                            limits,
+                            stop_rx.clone(),
+                        )),
+                        Some(acceptor) => tasks.spawn(serve_tls(
+                            acceptor.clone(),
+                            stream,
+                            router.clone(),
+                            conn,
+                            limits,
+                            stop_rx.clone(),
+                        )),
+                    };
                 }
                 Err(e) => {
                     if warn_due(&mut accept_warned) {
@@ -130,9 +146,36 @@ fn warn_due(last: &mut Option<Instant>) -> bool {
     true
 }
 
-/// Serve HTTP/1.1 on one stream (a TCP connection, or later a TLS stream on
-/// it) until the client is done, a limit is hit, `conn` is evicted or shutdown
-/// is signalled on `stop`.
+/// The TLS handshake on `stream`, within the connection's header-read
+/// deadline, then [`serve_connection`] on the TLS stream. Eviction and
+/// shutdown end a handshake in progress.
+async fn serve_tls(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    router: Router,
+    admitted: Admitted,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let conn = Arc::clone(&admitted.conn);
+    let handshake = tokio::time::timeout_at(conn.deadline(&limits), acceptor.accept(stream));
+    let failed = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(tls)) => return serve_connection(tls, router, admitted, limits, stop).await,
+            Ok(Err(e)) => format!("TLS handshake failed: {e}"),
+            Err(_) => "TLS handshake timed out (--web.read-header-timeout)".to_owned(),
+        },
+        () = conn.evicted.notified() => "closed to make room (--web.max-connections)".to_owned(),
+        () = async {
+            let _ = stop.wait_for(|stop| *stop).await;
+        } => "shutting down".to_owned(),
+    };
+    tracing::debug!(reason = failed, "HTTP connection closed");
+}
+
+/// Serve HTTP/1.1 on one stream (a TCP connection, or a TLS stream on it)
+/// until the client is done, a limit is hit, `conn` is evicted or shutdown is
+/// signalled on `stop`.
 pub async fn serve_connection<S>(
     stream: S,
     router: Router,

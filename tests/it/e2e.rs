@@ -26,8 +26,8 @@ use crate::support::simnet::SimNet;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// A child process killed on drop.
-struct Proc(Child);
+/// A child process killed on drop (also used by `tls.rs`, with the helpers below).
+pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -36,7 +36,7 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -44,7 +44,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn binary(name: &str) -> String {
+pub fn binary(name: &str) -> String {
     for dir in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
         let p = format!("{dir}/{name}");
         if Path::new(&p).exists() {
@@ -123,7 +123,7 @@ async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
     (url, seen)
 }
 
-fn tempdir(name: &str) -> PathBuf {
+pub fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("psyche-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -176,7 +176,7 @@ fn start_prometheus(dir: &Path, port: u16, exporter: &str, alertmanager_port: u1
 }
 
 /// An instant query's result vector.
-async fn query(http: &reqwest::Client, prometheus: &str, expr: &str) -> Vec<Value> {
+pub async fn query(http: &reqwest::Client, prometheus: &str, expr: &str) -> Vec<Value> {
     let resp = http
         .get(format!("{prometheus}/api/v1/query"))
         .query(&[("query", expr)])
@@ -193,7 +193,7 @@ async fn query(http: &reqwest::Client, prometheus: &str, expr: &str) -> Vec<Valu
         .unwrap_or_default()
 }
 
-async fn until<F, Fut>(what: &str, within: Duration, mut check: F)
+pub async fn until<F, Fut>(what: &str, within: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -18,6 +18,7 @@ mod numbers;
 mod pool;
 mod solana;
 mod telemetry;
+mod tls;
 mod treasurer;
 mod views;
 mod web;
