@@ -40,7 +40,9 @@ use std::time::Duration;
 use prometheus_client::encoding::DescriptorEncoder;
 use solana_pubkey::Pubkey;
 
-use crate::collectors::coordinator::{Coordinator, ProgramId, account as coordinator_account};
+use crate::collectors::coordinator::{
+    Coordinator, ProgramId, account as coordinator_account, cluster_rpc, cluster_rpc_url,
+};
 use crate::collectors::pool::{Bytes, DecodeError, fetch_accounts, learn_decimals, vault_amount};
 use crate::collectors::spec::{Built, Context, Spec};
 use crate::collectors::token;
@@ -224,15 +226,6 @@ pub struct Args {
     pub max_age: Option<Duration>,
 }
 
-impl Args {
-    /// The RPC URL it reads: `--treasurer.rpc-url`, else the coordinator's.
-    fn rpc_url<'a>(&'a self, ctx: &'a Context) -> Option<&'a RpcUrl> {
-        self.rpc_url
-            .as_ref()
-            .or_else(|| Some(&ctx.args::<Coordinator>()?.rpc_url))
-    }
-}
-
 impl Spec for Treasurer {
     type Args = Args;
     const HEADING: &'static str = "Treasurer (collector \"treasurer\")";
@@ -248,22 +241,20 @@ impl Spec for Treasurer {
     }
 
     fn rpc_urls(args: &Args, ctx: &Context) -> Vec<RpcUrl> {
-        args.rpc_url(ctx).cloned().into_iter().collect()
+        cluster_rpc_url(args.rpc_url.as_ref(), ctx)
+            .cloned()
+            .into_iter()
+            .collect()
     }
 
     fn build(args: &Args, ctx: &Context, stats: Arc<Stats>) -> Result<Built<Self>, CollectError> {
-        // The list records every collector's flags, so the fallback is there.
-        let url = args
-            .rpc_url(ctx)
-            .cloned()
-            .ok_or_else(|| CollectError::Missing {
-                what: "--treasurer.rpc-url (and no --coordinator.rpc-url to default to)".into(),
-            })?;
-        let rpc = Rpc::new(
-            crate::rpc::http_client(args.timeout)?,
-            url,
-            Arc::clone(&stats),
-        );
+        let rpc = cluster_rpc(
+            args.rpc_url.as_ref(),
+            "treasurer",
+            ctx,
+            args.timeout,
+            &stats,
+        )?;
         let settings = Settings {
             program: args.program_id.0,
         };

@@ -143,6 +143,33 @@ impl Spec for Coordinator {
     }
 }
 
+/// The RPC URL of a collector that reads the coordinator's cluster: its own
+/// `--<prefix>.rpc-url` (`own`), else `--coordinator.rpc-url`.
+pub fn cluster_rpc_url<'a>(own: Option<&'a RpcUrl>, ctx: &'a Context) -> Option<&'a RpcUrl> {
+    own.or_else(|| Some(&ctx.args::<Coordinator>()?.rpc_url))
+}
+
+/// A client on that URL counting into `stats` (`prefix` names the flag in the error).
+pub fn cluster_rpc(
+    own: Option<&RpcUrl>,
+    prefix: &str,
+    ctx: &Context,
+    timeout: Duration,
+    stats: &Arc<Stats>,
+) -> Result<Rpc, CollectError> {
+    // The list records every collector's flags, so the fallback is there.
+    let url = cluster_rpc_url(own, ctx)
+        .cloned()
+        .ok_or_else(|| CollectError::Missing {
+            what: format!("--{prefix}.rpc-url (and no --coordinator.rpc-url to default to)"),
+        })?;
+    Ok(Rpc::new(
+        crate::rpc::http_client(timeout)?,
+        url,
+        Arc::clone(stats),
+    ))
+}
+
 /// A coordinator program to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramId(pub Pubkey);

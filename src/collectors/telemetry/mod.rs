@@ -57,8 +57,8 @@ use serde_json::{Value, json};
 use solana_pubkey::Pubkey;
 use solana_rpc_client_api::request::RpcRequest;
 
-use crate::collectors::coordinator::Coordinator;
 use crate::collectors::coordinator::account::RunState;
+use crate::collectors::coordinator::{Coordinator, cluster_rpc, cluster_rpc_url};
 use crate::collectors::spec::{Built, Context, Spec};
 use crate::error::CollectError;
 use crate::flags::{RpcUrlParser, check_timing, max_age, parse_duration};
@@ -119,15 +119,6 @@ pub struct Args {
     pub max_transactions: u32,
 }
 
-impl Args {
-    /// The RPC URL it reads: `--telemetry.rpc-url`, else the coordinator's.
-    fn rpc_url<'a>(&'a self, ctx: &'a Context) -> Option<&'a RpcUrl> {
-        self.rpc_url
-            .as_ref()
-            .or_else(|| Some(&ctx.args::<Coordinator>()?.rpc_url))
-    }
-}
-
 impl Spec for Telemetry {
     type Args = Args;
     const HEADING: &'static str = "Training telemetry (collector \"telemetry\")";
@@ -145,21 +136,20 @@ impl Spec for Telemetry {
     }
 
     fn rpc_urls(args: &Args, ctx: &Context) -> Vec<RpcUrl> {
-        args.rpc_url(ctx).cloned().into_iter().collect()
+        cluster_rpc_url(args.rpc_url.as_ref(), ctx)
+            .cloned()
+            .into_iter()
+            .collect()
     }
 
     fn build(args: &Args, ctx: &Context, stats: Arc<Stats>) -> Result<Built<Self>, CollectError> {
-        let url = args
-            .rpc_url(ctx)
-            .cloned()
-            .ok_or_else(|| CollectError::Missing {
-                what: "--telemetry.rpc-url (and no --coordinator.rpc-url to default to)".into(),
-            })?;
-        let rpc = Rpc::new(
-            crate::rpc::http_client(args.timeout)?,
-            url,
-            Arc::clone(&stats),
-        );
+        let rpc = cluster_rpc(
+            args.rpc_url.as_ref(),
+            "telemetry",
+            ctx,
+            args.timeout,
+            &stats,
+        )?;
         let max_age = max_age(args.max_age, args.interval);
         let settings = Settings {
             max_transactions: args.max_transactions as usize,
